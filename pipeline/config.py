@@ -1,0 +1,160 @@
+"""The one typed configuration object, loaded from YAML and overridden by CLI flags.
+
+Every stage receives the part it needs (``config.ingest``, ``config.consent``...);
+nothing reads globals or the environment except ``load_pseudonym_key``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import yaml
+
+DEFAULT_CONFIG_PATH = Path(__file__).with_name("defaults") / "gatekeeper.yaml"
+PSEUDONYM_KEY_ENV = "GATEKEEPER_PSEUDONYM_KEY"
+MIN_KEY_BYTES = 16
+
+
+class ConfigError(ValueError):
+    """Invalid or missing configuration: exit code 2, nothing published."""
+
+
+@dataclass(frozen=True)
+class IngestLimits:
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_expanded_bytes: int = 200 * 1024 * 1024     # zip containers (docx/pptx/xlsx)
+    max_compression_ratio: float = 200.0
+    max_pdf_pages: int = 500
+    max_image_pixels: int = 40_000_000
+    ocr_enabled: bool = True
+
+
+@dataclass(frozen=True)
+class ConsentPolicy:
+    purpose: str = "ai_training"
+    require_participant_grant: bool = True
+    special_categories: Tuple[str, ...] = ("telehealth", "therapy", "medical", "legal", "hr", "education")
+    drop_unknown_speakers: bool = True
+    derived_requires_complete_sources: bool = True
+    owner_grant_required: bool = True
+
+
+@dataclass(frozen=True)
+class RedactionSettings:
+    config_path: str = ""           # empty: the packaged transforms/redaction/config/redaction.yaml
+    pseudonym_scope: str = "dataset"  # "meeting" or "dataset"
+    batch_size: int = 256
+
+
+@dataclass(frozen=True)
+class ValidationSettings:
+    suites_dir: str = ""            # empty: the packaged expectations/suites
+    drift_window: int = 7
+    batch_rows: int = 5000
+
+
+@dataclass(frozen=True)
+class GatekeeperConfig:
+    ingest: IngestLimits = field(default_factory=IngestLimits)
+    consent: ConsentPolicy = field(default_factory=ConsentPolicy)
+    redaction: RedactionSettings = field(default_factory=RedactionSettings)
+    validation: ValidationSettings = field(default_factory=ValidationSettings)
+
+    def fingerprint(self) -> str:
+        blob = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def to_dict(self) -> Dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+_SECTIONS = {
+    "ingest": IngestLimits,
+    "consent": ConsentPolicy,
+    "redaction": RedactionSettings,
+    "validation": ValidationSettings,
+}
+
+
+def _build_section(cls, raw: Mapping[str, Any], section: str):
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"config section '{section}' must be a mapping")
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown key(s) in config section '{section}': {', '.join(unknown)}")
+    values = {}
+    defaults = cls()
+    for name, value in raw.items():
+        expected = type(getattr(defaults, name))
+        if expected is tuple:
+            if not isinstance(value, (list, tuple)):
+                raise ConfigError(f"config '{section}.{name}' must be a list")
+            value = tuple(str(v) for v in value)
+        elif expected is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"config '{section}.{name}' must be true or false")
+        elif expected in (int, float):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"config '{section}.{name}' must be a number")
+            value = expected(value)
+            if value < 0:
+                raise ConfigError(f"config '{section}.{name}' must not be negative")
+        elif expected is str and not isinstance(value, str):
+            raise ConfigError(f"config '{section}.{name}' must be a string")
+        values[name] = value
+    return cls(**values)
+
+
+def load_config(path: Optional[str] = None, overrides: Optional[Mapping[str, Mapping[str, Any]]] = None) -> GatekeeperConfig:
+    """Load the packaged defaults, then ``path`` on top, then ``overrides``."""
+    merged: Dict[str, Dict[str, Any]] = {}
+    sources = [DEFAULT_CONFIG_PATH] + ([Path(path)] if path else [])
+    for source in sources:
+        try:
+            raw = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file not found: {source}") from None
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"config file is not valid YAML: {source} ({type(exc).__name__})") from None
+        if raw is None:
+            raw = {}
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"config file must hold a mapping: {source}")
+        unknown = sorted(set(raw) - set(_SECTIONS))
+        if unknown:
+            raise ConfigError(f"unknown config section(s) in {source}: {', '.join(unknown)}")
+        for section, values in raw.items():
+            if not isinstance(values, Mapping):
+                raise ConfigError(f"config section '{section}' must be a mapping")
+            merged.setdefault(section, {}).update(values)
+    for section, values in (overrides or {}).items():
+        merged.setdefault(section, {}).update(values)
+    built = {name: _build_section(cls, merged.get(name, {}), name) for name, cls in _SECTIONS.items()}
+    if built["redaction"].pseudonym_scope not in ("meeting", "dataset"):
+        raise ConfigError("config 'redaction.pseudonym_scope' must be 'meeting' or 'dataset'")
+    return GatekeeperConfig(**built)
+
+
+def load_pseudonym_key(key_file: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> bytes:
+    """The HMAC key for pseudonyms; fails closed when absent or too short."""
+    environ = os.environ if environ is None else environ
+    if key_file:
+        try:
+            key = Path(key_file).read_bytes().strip()
+        except OSError as exc:
+            raise ConfigError(f"cannot read pseudonym key file ({type(exc).__name__})") from None
+        source = "--pseudonym-key-file"
+    else:
+        key = environ.get(PSEUDONYM_KEY_ENV, "").strip().encode()
+        source = PSEUDONYM_KEY_ENV
+    if not key:
+        raise ConfigError(f"no pseudonymization key: set {PSEUDONYM_KEY_ENV} or pass --pseudonym-key-file")
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(f"pseudonymization key from {source} is shorter than {MIN_KEY_BYTES} bytes")
+    return key
