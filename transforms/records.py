@@ -63,6 +63,7 @@ class SkipReason(str, enum.Enum):
     """Input files that are deliberately not artifacts."""
 
     UNDECLARED = "undeclared"            # a file in the meeting folder meeting.json does not list
+    OUTSIDE_MEETING_FOLDER = "outside_meeting_folder"  # a file directly under the input root
     MEETING_DESCRIPTOR = "meeting_descriptor"  # meeting.json itself
 
 

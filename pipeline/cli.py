@@ -1,0 +1,135 @@
+"""`gatekeeper` command line: run, redact, validate, report, purge.
+
+Expected failures print one line to stderr and exit with their code; nothing here prints
+input content. Exit codes: 0 ok/published, 1 anything else, 2 usage/config/ledger error,
+3 validation gate failed.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from typing import List, Optional, Sequence
+
+from pipeline.config import ConfigError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_VALIDATION = 0, 1, 2, 3
+
+_QUIET_LOGGERS = ("presidio-analyzer", "presidio-anonymizer", "great_expectations", "pypdf",
+                  "apache_beam", "tldextract", "filelock", "urllib3", "RapidOCR", "rapidocr")
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    def error(self, message):  # argparse's default exits 2 too, but prints usage noise
+        self.exit(EXIT_USAGE, f"gatekeeper: error: {message}\n")
+
+
+def configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def _parser() -> argparse.ArgumentParser:
+    from pipeline.options import add_run_arguments
+
+    parser = _ArgumentParser(prog="gatekeeper", description=__doc__.splitlines()[0])
+    parser.add_argument("--verbose", action="store_true", help="log progress at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
+
+    run = sub.add_parser("run", help="run the gate on meeting exports and publish Parquet "
+                                     "(unknown flags go to Beam, e.g. --runner, --direct_num_workers)")
+    add_run_arguments(run)
+
+    redact = sub.add_parser("redact", help='redact JSON Lines {"id","text"} from stdin to stdout')
+    redact.add_argument("--config", help="YAML config merged over the packaged defaults")
+    redact.add_argument("--pseudonym-key-file")
+
+    validate = sub.add_parser("validate", help="validate a published, staged or quarantined output")
+    validate.add_argument("path")
+    validate.add_argument("--config", help="YAML config merged over the packaged defaults")
+
+    report = sub.add_parser("report", help="rebuild the index of run reports")
+    report.add_argument("--output", required=True)
+
+    purge = sub.add_parser("purge", help="remove tombstoned (withdrawn) rows from published Parquet")
+    purge.add_argument("--output", required=True)
+    return parser
+
+
+def _run(args, beam_args: Sequence[str]) -> int:
+    from pipeline.options import build_run_options
+    from pipeline.run import execute_run
+
+    options = build_run_options(args, beam_args)
+    return execute_run(options)
+
+
+def _redact(args) -> int:
+    from pipeline.config import load_config, load_pseudonym_key
+    from pipeline.redact_cli import redact_stream
+
+    config = load_config(args.config)
+    key = load_pseudonym_key(args.pseudonym_key_file)
+    return redact_stream(sys.stdin, sys.stdout, config, key)
+
+
+def _validate(args) -> int:
+    from pipeline.config import load_config
+    from pipeline.validation_cli import main_validate
+
+    config = load_config(args.config)
+    return main_validate(args.path, config.validation.suites_dir or None)
+
+
+def _report(args) -> int:
+    from pipeline.report import write_index
+
+    if not os.path.isdir(args.output):
+        raise ConfigError("output folder does not exist")
+    print(write_index(args.output))
+    return EXIT_OK
+
+
+def _purge(args) -> int:
+    from pipeline.purge import purge_output
+
+    result = purge_output(args.output)
+    print(result.describe())
+    return EXIT_OK
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from pipeline.run import RunFailed
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "run":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    configure_logging(args.verbose)
+    handlers = {"run": lambda: _run(args, extra), "redact": lambda: _redact(args),
+                "validate": lambda: _validate(args), "report": lambda: _report(args),
+                "purge": lambda: _purge(args)}
+    try:
+        return handlers[args.command]()
+    except ConfigError as exc:
+        print(f"gatekeeper: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except RunFailed as exc:
+        print(f"gatekeeper: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("gatekeeper: interrupted; nothing published", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as exc:  # unexpected: one line, no message (it may quote content)
+        logging.getLogger("gatekeeper").debug("unexpected failure", exc_info=True)
+        print(f"gatekeeper: error: unexpected {type(exc).__name__}; nothing published "
+              "(rerun with --verbose for details)", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

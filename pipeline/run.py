@@ -1,0 +1,218 @@
+"""One gatekeeper run: build the Beam pipeline, run it into staging, gate, publish.
+
+ReadMeetingArtifacts → GateOnConsent → RedactPii → ValidateOutput → WriteParquet, then the
+driver checks the run's accounting, ledger errors and validation, and either publishes the
+staged output atomically or quarantines it.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, is_dataclass
+from datetime import datetime, timezone
+from typing import Dict, List, Optional
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+
+from pipeline import publish
+from pipeline.manifest import build_manifest, collect_metrics, render_summary
+from pipeline.options import RunOptions, beam_pipeline_options
+from pipeline.progress import Progress
+from transforms.ingest import ReadMeetingArtifacts, fingerprint_uri
+from transforms.revocation import TombstonesForRun
+from transforms.schemas import AUDIT_DATASET, DEAD_LETTER_DATASET, SEGMENT_DATASETS, TOMBSTONE_DATASET
+from transforms.tally import RunTally
+from transforms.write import WriteParquet, audit_row, dead_letter_row, segment_row
+
+LOG = logging.getLogger("gatekeeper")
+
+EXIT_PUBLISHED = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_VALIDATION = 3
+
+TALLY_FILE = "_tally.json"
+LEDGER_ERRORS_FILE = "_ledger_errors.jsonl"
+BATCH_VALIDATION_FILE = "_validation_batches.json"
+
+
+class RunFailed(Exception):
+    """An expected failure with an exit code and a one-line, PII-free message."""
+
+    def __init__(self, exit_code: int, message: str):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def _record_json(record) -> str:
+    payload = asdict(record) if is_dataclass(record) else record
+    return json.dumps(payload, sort_keys=True, default=lambda v: getattr(v, "value", str(v)))
+
+
+def _write_single(pcoll, uri: str, label: str):
+    return pcoll | label >> beam.io.WriteToText(uri, shard_name_template="", num_shards=1)
+
+
+def build_pipeline(pipeline: beam.Pipeline, options: RunOptions) -> None:
+    """Attach every stage of one run to ``pipeline``, writing under the run's staging area."""
+    from transforms.consent.gate import GateOnConsent
+    from transforms.redaction.transform import RedactPii
+    from transforms.validate import ValidateOutput
+
+    config = options.config
+    stage_root = publish.staging_root(options.output_uri, options.run_id)
+    run_folder = publish.run_dir(stage_root, options.run_id)
+
+    ingested = pipeline | "ReadMeetingArtifacts" >> ReadMeetingArtifacts(options.input_uri, config.ingest)
+    gated = {
+        "meetings": ingested["meetings"],
+        "artifacts": ingested["artifacts"],
+        "dead_letters": ingested["dead_letters"],
+    } | "GateOnConsent" >> GateOnConsent(options.consent_uri, options.as_of, config.consent)
+    redacted = gated["gated"] | "RedactPii" >> RedactPii(
+        config_path=config.redaction.config_path or None,
+        pseudonym_key=options.pseudonym_key,
+        pseudonym_scope=config.redaction.pseudonym_scope,
+        batch_size=config.redaction.batch_size,
+        run_id=options.run_id,
+    )
+    segments = redacted["segments"]
+    decisions = (gated["decisions"], redacted["dropped"]) | "AllDecisions" >> beam.Flatten()
+
+    rows: Dict[str, beam.PCollection] = {}
+    for kind in SEGMENT_DATASETS:
+        rows[kind] = (
+            segments
+            | f"Select[{kind}]" >> beam.Filter(lambda s, k=kind: s.kind == k)
+            | f"Rows[{kind}]" >> beam.Map(segment_row)
+        )
+    rows[AUDIT_DATASET] = decisions | "AuditRows" >> beam.Map(audit_row, options.run_id)
+    rows[DEAD_LETTER_DATASET] = ingested["dead_letters"] | "DeadLetterRows" >> beam.Map(
+        dead_letter_row, options.run_id)
+
+    report = rows | "ValidateOutput" >> ValidateOutput(
+        suites_dir=config.validation.suites_dir or None,
+        batch_rows=config.validation.batch_rows,
+        run_id=options.run_id,
+    )
+    _write_single(report | "ReportJson" >> beam.Map(lambda r: json.dumps(r.to_dict(), sort_keys=True)),
+                  f"{run_folder}/{BATCH_VALIDATION_FILE}", "WriteBatchValidation")
+    tombstones = {"decisions": gated["decisions"], "meetings": ingested["meetings"]} | (
+        "TombstonesForRun" >> TombstonesForRun(options.output_uri, options.run_id))
+    {**rows, TOMBSTONE_DATASET: tombstones} | "WriteParquet" >> WriteParquet(
+        stage_root, options.run_date, options.run_id)
+
+    tally = {
+        "artifacts": ingested["artifacts"],
+        "dead_letters": ingested["dead_letters"],
+        "skipped": ingested["skipped"],
+        "decisions": decisions,
+        "gated": gated["gated"],
+        "segments": segments,
+    } | "RunTally" >> RunTally()
+    _write_single(tally, f"{run_folder}/{TALLY_FILE}", "WriteTally")
+    _write_single(gated["ledger_errors"] | "LedgerErrorJson" >> beam.Map(_record_json),
+                  f"{run_folder}/{LEDGER_ERRORS_FILE}", "WriteLedgerErrors")
+
+
+def _read_jsonl(uri: str) -> List[dict]:
+    text = publish.read_text(uri) or ""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def _check_inputs(options: RunOptions) -> None:
+    from transforms.consent.ledger import LedgerError, check_ledger_reachable
+
+    if not FileSystems.exists(options.input_uri):
+        raise RunFailed(EXIT_USAGE, "input folder does not exist")
+    try:
+        check_ledger_reachable(options.consent_uri)
+    except LedgerError as exc:
+        raise RunFailed(EXIT_USAGE, f"consent ledger unusable: {exc}") from None
+
+
+def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int:
+    """Run the pipeline, then publish or quarantine. Returns the exit code."""
+    from expectations.engine import ValidationReport, evaluate_run_level, merge_reports
+    from pipeline.report import write_index, write_run_report
+    from expectations.data_docs import write_data_docs
+
+    progress = progress or Progress(enabled=options.progress)
+    started = datetime.now(timezone.utc)
+    _check_inputs(options)
+    output = options.output_uri
+    stage_root = publish.staging_root(output, options.run_id)
+    run_folder = publish.run_dir(stage_root, options.run_id)
+
+    progress.stage(f"run {options.run_id}: pipeline starting ({options.config.ingest.max_file_bytes} byte file limit)")
+    pipeline_options = beam_pipeline_options(options.beam_args)
+    try:
+        pipeline = beam.Pipeline(options=pipeline_options)
+        build_pipeline(pipeline, options)
+        result = pipeline.run()
+        result.wait_until_finish()
+    except Exception as exc:
+        publish.quarantine_staged_run(output, options.run_id)
+        LOG.debug("pipeline failure", exc_info=True)
+        raise RunFailed(EXIT_FAILED, f"pipeline failed ({type(exc).__name__}); nothing published") from None
+    metrics = collect_metrics(result)
+    progress.stage("pipeline finished; checking the run")
+
+    ledger_errors = _read_jsonl(f"{run_folder}/{LEDGER_ERRORS_FILE}")
+    tally = json.loads(publish.read_text(f"{run_folder}/{TALLY_FILE}") or "{}")
+    batch_report = ValidationReport.from_dict(
+        json.loads(publish.read_text(f"{run_folder}/{BATCH_VALIDATION_FILE}") or "{}"))
+    history = publish.published_manifests(output)
+    manifest = build_manifest(options, started, tally, metrics, stage_root, ledger_errors)
+
+    if ledger_errors:
+        quarantine = publish.quarantine_staged_run(output, options.run_id)
+        first = ledger_errors[0]
+        raise RunFailed(EXIT_USAGE, "consent ledger rejected: "
+                        f"{first.get('message') or first.get('problem') or 'malformed row'}"
+                        f"{f' (+{len(ledger_errors) - 1} more)' if len(ledger_errors) > 1 else ''}; "
+                        f"nothing published (staged output in {quarantine})")
+
+    run_level = evaluate_run_level(manifest, history, options.config.validation.suites_dir or None)
+    report = merge_reports(options.run_id, [batch_report], run_level)
+    docs_index = write_data_docs(report, f"{run_folder}/data_docs")
+    manifest["validation"] = {
+        "success": report.success,
+        "critical_failures": len(report.critical_failures),
+        "warnings": len(report.warnings),
+        "report": f"runs/{options.run_id}/validation.json",
+        "data_docs": f"runs/{options.run_id}/data_docs/{docs_index.rsplit('/', 1)[-1]}" if docs_index else None,
+    }
+    publish.write_json(f"{run_folder}/validation.json", report.to_dict())
+
+    if not report.success:
+        manifest.update(status="quarantined", exit_code=EXIT_VALIDATION,
+                        finished_at=datetime.now(timezone.utc).isoformat())
+        _finish_run_folder(run_folder, manifest, report, history)
+        quarantine = publish.quarantine_staged_run(output, options.run_id)
+        failed = report.critical_failures[0]
+        progress.summary(render_summary(manifest))
+        raise RunFailed(EXIT_VALIDATION, f"validation gate failed: {failed.expectation_id} on "
+                        f"{failed.dataset} ({failed.unexpected_count} rows); nothing published "
+                        f"(quarantined in {quarantine})")
+
+    manifest.update(status="published", exit_code=EXIT_PUBLISHED,
+                    finished_at=datetime.now(timezone.utc).isoformat())
+    _finish_run_folder(run_folder, manifest, report, history)
+    publish.publish_staged_run(output, options.run_id)
+    write_index(output)
+    progress.summary(render_summary(manifest, output=output))
+    return EXIT_PUBLISHED
+
+
+def _finish_run_folder(run_folder: str, manifest: dict, report, history: List[dict]) -> None:
+    from pipeline.report import write_run_report
+
+    for name in (TALLY_FILE, BATCH_VALIDATION_FILE, LEDGER_ERRORS_FILE):
+        path = f"{run_folder}/{name}"
+        if FileSystems.exists(path):
+            FileSystems.delete([path])
+    publish.write_text(f"{run_folder}/summary.txt", render_summary(manifest) + "\n")
+    write_run_report(run_folder, manifest, report, history)
+    publish.write_json(f"{run_folder}/manifest.json", manifest)

@@ -1,0 +1,301 @@
+"""ReadMeetingArtifacts: meeting folders on any Beam filesystem → Artifacts, with dead letters.
+
+1. ``MatchFiles(INPUT/**)`` lists every file on the workers (no driver-side globbing).
+2. Files are keyed by their meeting folder and grouped: one element per meeting.
+3. Per meeting, ``meeting.json`` is read and validated; each declared artifact becomes a work
+   item, undeclared files are accounted as skipped, missing or escaping paths dead-lettered.
+4. Work items are reshuffled so parsing fans out, then each file is read with
+   ``FileSystems.open`` and handed to ``transforms.parsers.parse_artifact``.
+"""
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from typing import Iterable, List, Optional, Tuple
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import FileMetadata
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from pipeline.config import IngestLimits
+from transforms.meeting_descriptor import (
+    DESCRIPTOR_NAME,
+    MeetingDescriptorError,
+    parse_meeting_descriptor,
+    resolve_artifact_path,
+)
+from transforms.parsers.base import ArtifactRejected
+from transforms.records import (
+    Artifact,
+    ArtifactDeclaration,
+    ArtifactKind,
+    DeadLetter,
+    DeadLetterReason,
+    Meeting,
+    Segment,
+    SkippedFile,
+    SkipReason,
+)
+
+TAG_MEETINGS = "meetings"
+TAG_DEAD_LETTERS = "dead_letters"
+TAG_SKIPPED = "skipped"
+STAGE = "ingest"
+_READ_CHUNK = 1 << 20
+
+
+def fingerprint_uri(uri: str) -> str:
+    return hashlib.sha256(uri.encode("utf-8")).hexdigest()
+
+
+def _extension(path: str) -> Optional[str]:
+    ext = posixpath.splitext(path)[1].lower().lstrip(".")
+    return ext[:16] or None
+
+
+def _normalise_root(input_uri: str) -> str:
+    return input_uri if input_uri.endswith("/") else input_uri + "/"
+
+
+def _dead_letter(meeting_id: str, artifact_id: Optional[str], uri: str, reason: DeadLetterReason,
+                 error_class: str, kind: Optional[str] = None) -> DeadLetter:
+    Metrics.counter("ingest", f"dead_letter.{reason.value}").inc()
+    return DeadLetter(
+        meeting_id=meeting_id,
+        artifact_id=artifact_id,
+        source_fingerprint=fingerprint_uri(uri),
+        stage=STAGE,
+        reason=reason,
+        error_class=error_class,
+        kind=kind,
+        extension=_extension(uri),
+    )
+
+
+class KeyByMeetingFolder(beam.DoFn):
+    """FileMetadata → (meeting folder name, FileMetadata); files at the root are skipped."""
+
+    def __init__(self, root: str):
+        self._root = root
+
+    def process(self, metadata: FileMetadata):
+        Metrics.counter("ingest", "files_matched").inc()
+        path = metadata.path
+        relative = path[len(self._root):] if path.startswith(self._root) else path
+        relative = relative.replace("\\", "/").lstrip("/")
+        folder, sep, _ = relative.partition("/")
+        if not sep:
+            yield beam.pvalue.TaggedOutput(
+                TAG_SKIPPED,
+                SkippedFile(meeting_id="", source_fingerprint=fingerprint_uri(path),
+                            reason=SkipReason.OUTSIDE_MEETING_FOLDER, extension=_extension(path)),
+            )
+            return
+        yield folder, metadata
+
+
+class PlanMeetingFn(beam.DoFn):
+    """(folder, [FileMetadata]) → Meeting + parse work items, skipped files and dead letters."""
+
+    def __init__(self, root: str, limits: IngestLimits):
+        self._root = root
+        self._limits = limits
+
+    def process(self, element):
+        folder, metadatas = element
+        folder_uri = self._root + folder + "/"
+        files = {m.path[len(folder_uri):]: m for m in metadatas if m.path.startswith(folder_uri)}
+        descriptor = files.pop(DESCRIPTOR_NAME, None)
+        meeting_id = folder
+        try:
+            if descriptor is None:
+                raise MeetingDescriptorError("meeting.json is missing")
+            if descriptor.size_in_bytes > self._limits.max_file_bytes:
+                raise MeetingDescriptorError("meeting.json is oversized")
+            with FileSystems.open(descriptor.path) as handle:
+                meeting = parse_meeting_descriptor(handle.read(), folder_uri=folder_uri)
+        except (MeetingDescriptorError, OSError) as exc:
+            Metrics.counter("ingest", "malformed_meetings").inc()
+            error_class = type(exc).__name__
+            uris = ([descriptor.path] if descriptor else []) + [m.path for m in files.values()]
+            if not uris:
+                uris = [folder_uri + DESCRIPTOR_NAME]
+            for uri in uris:
+                yield beam.pvalue.TaggedOutput(
+                    TAG_DEAD_LETTERS,
+                    _dead_letter(meeting_id, None, uri, DeadLetterReason.MALFORMED_MEETING, error_class))
+            return
+        if meeting.meeting_id != folder:
+            Metrics.counter("ingest", "meeting_id_folder_mismatch").inc()
+        Metrics.counter("ingest", "meetings").inc()
+        yield beam.pvalue.TaggedOutput(TAG_MEETINGS, meeting)
+        yield beam.pvalue.TaggedOutput(
+            TAG_SKIPPED,
+            SkippedFile(meeting.meeting_id, fingerprint_uri(descriptor.path), SkipReason.MEETING_DESCRIPTOR, "json"))
+        claimed = set()
+        for declaration in meeting.artifacts:
+            relative = resolve_artifact_path(declaration.path)
+            uri = folder_uri + (relative or declaration.path)
+            if relative is None:
+                yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
+                    meeting.meeting_id, declaration.artifact_id, uri, DeadLetterReason.PATH_ESCAPE,
+                    "PathEscape", declaration.kind))
+                continue
+            try:
+                ArtifactKind.parse(declaration.kind)
+            except ValueError:
+                claimed.add(relative)
+                yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
+                    meeting.meeting_id, declaration.artifact_id, uri, DeadLetterReason.UNKNOWN_KIND,
+                    "UnknownKind", None))
+                continue
+            metadata = files.get(relative)
+            if metadata is None:
+                yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
+                    meeting.meeting_id, declaration.artifact_id, uri, DeadLetterReason.MISSING_FILE,
+                    "FileNotFound", declaration.kind))
+                continue
+            claimed.add(relative)
+            yield meeting, declaration, metadata
+        for relative, metadata in sorted(files.items()):
+            if relative not in claimed:
+                Metrics.counter("ingest", "skipped_undeclared").inc()
+                yield beam.pvalue.TaggedOutput(TAG_SKIPPED, SkippedFile(
+                    meeting.meeting_id, fingerprint_uri(metadata.path), SkipReason.UNDECLARED,
+                    _extension(metadata.path)))
+
+
+def build_artifact(meeting: Meeting, declaration: ArtifactDeclaration, uri: str, payload: bytes,
+                   limits: IngestLimits) -> Artifact:
+    """Parse one file into an Artifact. Raises ArtifactRejected for bad input."""
+    from transforms.parsers import parse_artifact  # heavy optional deps load lazily
+
+    kind = ArtifactKind.parse(declaration.kind)
+    document = parse_artifact(
+        payload,
+        kind=kind.value,
+        filename=posixpath.basename(uri),
+        roster=meeting.participants,
+        limits=limits,
+        owner_participant_id=declaration.owner_participant_id,
+    )
+    segments = tuple(
+        Segment(
+            segment_id=f"{declaration.artifact_id}:{index:05d}",
+            participant_id=parsed.participant_id,
+            speaker_label=parsed.speaker_label,
+            start_ms=parsed.start_ms,
+            end_ms=parsed.end_ms,
+            text=parsed.text,
+            direct_message=parsed.direct_message,
+        )
+        for index, parsed in enumerate(document.segments)
+    )
+    return Artifact(
+        artifact_id=declaration.artifact_id,
+        meeting_id=meeting.meeting_id,
+        kind=kind,
+        source_uri=uri,
+        derived_from=declaration.derived_from,
+        fingerprint=hashlib.sha256(payload).hexdigest(),
+        source_format=document.source_format,
+        segments=segments,
+        owner_participant_id=declaration.owner_participant_id,
+        encoding=document.encoding,
+        encoding_fallback=document.encoding_fallback,
+    )
+
+
+def read_bounded(uri: str, limit: int) -> bytes:
+    """Read at most ``limit`` bytes; raise ArtifactRejected(OVERSIZED) beyond that."""
+    chunks: List[bytes] = []
+    total = 0
+    with FileSystems.open(uri, compression_type="uncompressed") as handle:
+        while True:
+            chunk = handle.read(_READ_CHUNK)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > limit:
+                raise ArtifactRejected(DeadLetterReason.OVERSIZED, "SizeLimitExceeded")
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class ParseArtifactFn(beam.DoFn):
+    """(Meeting, ArtifactDeclaration, FileMetadata) → Artifact, or a DeadLetter (tagged)."""
+
+    def __init__(self, limits: IngestLimits):
+        self._limits = limits
+
+    def setup(self):
+        import transforms.parsers  # noqa: F401  (warm imports once per worker)
+
+    def process(self, element):
+        meeting, declaration, metadata = element
+        uri = metadata.path
+        kind = declaration.kind
+        try:
+            if metadata.size_in_bytes > self._limits.max_file_bytes:
+                raise ArtifactRejected(DeadLetterReason.OVERSIZED, "SizeLimitExceeded")
+            payload = read_bounded(uri, self._limits.max_file_bytes)
+            artifact = build_artifact(meeting, declaration, uri, payload, self._limits)
+        except ArtifactRejected as rejected:
+            yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
+                meeting.meeting_id, declaration.artifact_id, uri, rejected.reason, rejected.error_class, kind))
+            return
+        except OSError as exc:
+            yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
+                meeting.meeting_id, declaration.artifact_id, uri, DeadLetterReason.READ_ERROR,
+                type(exc).__name__, kind))
+            return
+        except Exception as exc:  # a parser bug must not crash the run nor lose the file
+            yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
+                meeting.meeting_id, declaration.artifact_id, uri, DeadLetterReason.INTERNAL_ERROR,
+                type(exc).__name__, kind))
+            return
+        Metrics.counter("ingest", f"artifacts.{artifact.kind.value}").inc()
+        Metrics.counter("ingest", "segments").inc(len(artifact.segments))
+        if artifact.encoding_fallback:
+            Metrics.counter("ingest", "encoding_fallback").inc()
+        yield artifact
+
+
+class ReadMeetingArtifacts(beam.PTransform):
+    """PBegin → {'artifacts', 'meetings', 'dead_letters', 'skipped'}."""
+
+    def __init__(self, input_uri: str, limits: IngestLimits):
+        super().__init__()
+        self._root = _normalise_root(input_uri)
+        self._limits = limits
+
+    def expand(self, pbegin):
+        keyed = (
+            pbegin
+            | "MatchInputFiles" >> fileio.MatchFiles(self._root + "**",
+                                                     empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
+            | "KeyByMeeting" >> beam.ParDo(KeyByMeetingFolder(self._root)).with_outputs(
+                TAG_SKIPPED, main="keyed")
+        )
+        planned = (
+            keyed.keyed
+            | "GroupFilesByMeeting" >> beam.GroupByKey()
+            | "PlanMeetings" >> beam.ParDo(PlanMeetingFn(self._root, self._limits)).with_outputs(
+                TAG_MEETINGS, TAG_DEAD_LETTERS, TAG_SKIPPED, main="work")
+        )
+        parsed = (
+            planned.work
+            | "SpreadParseWork" >> beam.Reshuffle()
+            | "ParseArtifacts" >> beam.ParDo(ParseArtifactFn(self._limits)).with_outputs(
+                TAG_DEAD_LETTERS, main="artifacts")
+        )
+        dead_letters = (planned[TAG_DEAD_LETTERS], parsed[TAG_DEAD_LETTERS]) | "AllIngestDeadLetters" >> beam.Flatten()
+        skipped = (keyed[TAG_SKIPPED], planned[TAG_SKIPPED]) | "AllSkipped" >> beam.Flatten()
+        return {
+            "artifacts": parsed.artifacts,
+            "meetings": planned[TAG_MEETINGS],
+            TAG_DEAD_LETTERS: dead_letters,
+            TAG_SKIPPED: skipped,
+        }

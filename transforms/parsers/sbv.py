@@ -1,0 +1,62 @@
+"""YouTube SubViewer (.sbv): ``H:MM:SS.mmm,H:MM:SS.mmm`` then text lines, blank-line separated."""
+from __future__ import annotations
+
+import re
+from typing import List, Optional, Tuple
+
+from transforms.parsers.base import ArtifactRejected, ParseContext, ParsedDocument
+from transforms.parsers.encoding import decode_text
+from transforms.parsers.timecodes import clock_to_ms, split_speaker
+from transforms.parsers.webvtt import Cue, CueParseResult, clean_cue_text, cues_to_document
+from transforms.records import DeadLetterReason
+
+SOURCE_FORMAT = "sbv"
+
+_TIMING_SHAPE = re.compile(r"^\s*[0-9a-zA-Z:.]+,[0-9a-zA-Z:.]+\s*$")
+
+
+def _timing(line: str) -> Optional[Tuple[int, Optional[int]]]:
+    start_raw, _, end_raw = line.strip().partition(",")
+    start = clock_to_ms(start_raw, require_hours=True, fraction_sep=".", require_fraction=True)
+    end = clock_to_ms(end_raw, require_hours=True, fraction_sep=".", require_fraction=True)
+    if start is None or end is None:
+        return None
+    return start, (end if end >= start else None)
+
+
+def parse_cues(text: str) -> CueParseResult:
+    if text.lstrip().startswith("WEBVTT"):
+        raise ArtifactRejected(DeadLetterReason.WRONG_FORMAT, "WebvttInSbv")
+    cues: List[Cue] = []
+    timing_lines = invalid = empty = 0
+    lines = text.split("\n")
+    i = 0
+    while i < len(lines):
+        if not lines[i].strip():
+            i += 1
+            continue
+        block: List[str] = []
+        while i < len(lines) and lines[i].strip():
+            block.append(lines[i])
+            i += 1
+        if not _TIMING_SHAPE.match(block[0]):
+            invalid += 1                                  # a block without a timing line
+            continue
+        timing_lines += 1
+        timing = _timing(block[0])
+        if timing is None:
+            invalid += 1
+            continue
+        voice, cue_text = clean_cue_text(block[1:])
+        speaker, cue_text = (voice, cue_text) if voice else split_speaker(cue_text)
+        if not cue_text:
+            empty += 1
+            continue
+        cues.append(Cue(timing[0], timing[1], cue_text, speaker))
+    return CueParseResult(tuple(cues), timing_lines, invalid, empty)
+
+
+def parse(payload: bytes, context: ParseContext) -> ParsedDocument:
+    decoded = decode_text(payload)
+    result = parse_cues(decoded.normalized.lstrip("\ufeff"))
+    return cues_to_document(result, context, SOURCE_FORMAT, decoded.encoding, decoded.fallback)

@@ -1,0 +1,45 @@
+"""Recognizer catalogue: the classes a redaction config may name, and nothing else.
+
+Only the recognizers a configuration lists are instantiated and registered.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict
+
+from presidio_analyzer import EntityRecognizer
+from presidio_analyzer.predefined_recognizers import (
+    CreditCardRecognizer,
+    IbanRecognizer,
+    IpRecognizer,
+    PhoneRecognizer,
+    UrlRecognizer,
+    UsLicenseRecognizer,
+    UsSsnRecognizer,
+)
+
+from transforms.redaction.recognizers.meeting_identifier_recognizer import MeetingIdentifierRecognizer
+from transforms.redaction.recognizers.offline_email_recognizer import OfflineEmailRecognizer
+from transforms.redaction.recognizers.person_name_recognizer import PersonNameRecognizer
+from transforms.redaction.recognizers.phone_number_recognizer import PhoneNumberRecognizer
+from transforms.redaction.recognizers.roster_recognizer import RosterRecognizer
+from transforms.redaction.recognizers.street_address_recognizer import StreetAddressRecognizer
+
+# "SpacyRecognizer" is built by the engine from the NLP engine's entity mapping.
+RECOGNIZER_CATALOGUE: Dict[str, Callable[..., EntityRecognizer]] = {
+    "CreditCardRecognizer": CreditCardRecognizer,
+    "IbanRecognizer": IbanRecognizer,
+    "IpRecognizer": IpRecognizer,
+    "PresidioPhoneRecognizer": PhoneRecognizer,
+    "UrlRecognizer": UrlRecognizer,
+    "UsLicenseRecognizer": UsLicenseRecognizer,
+    "UsSsnRecognizer": UsSsnRecognizer,
+    "OfflineEmailRecognizer": OfflineEmailRecognizer,
+    "PhoneNumberRecognizer": PhoneNumberRecognizer,
+    "StreetAddressRecognizer": StreetAddressRecognizer,
+    "MeetingIdentifierRecognizer": MeetingIdentifierRecognizer,
+    "PersonNameRecognizer": PersonNameRecognizer,
+}
+KNOWN_RECOGNIZERS = tuple(sorted(RECOGNIZER_CATALOGUE)) + ("SpacyRecognizer",)
+
+__all__ = ["RECOGNIZER_CATALOGUE", "KNOWN_RECOGNIZERS", "RosterRecognizer", "StreetAddressRecognizer",
+           "PhoneNumberRecognizer", "MeetingIdentifierRecognizer", "OfflineEmailRecognizer", "PersonNameRecognizer"]

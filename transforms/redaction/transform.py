@@ -1,0 +1,117 @@
+"""``RedactPii``: GatedArtifact → RedactedSegment (tag 'segments') + ConsentDecision (tag 'dropped').
+
+The engine is loaded once per DoFn instance in ``setup``; one GatedArtifact's segments are
+redacted as one ``redact_batch`` call (split into ``batch_size`` chunks). Speakers become
+participant pseudonyms; raw labels never reach the output. Metrics count entities per
+type and segments redacted/dropped; nothing logged carries content.
+"""
+from __future__ import annotations
+
+from typing import Iterator, List, Optional
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.pvalue import TaggedOutput
+
+from transforms.records import (
+    PURPOSE_AI_TRAINING,
+    ConsentDecision,
+    DropReason,
+    GatedArtifact,
+    RedactedSegment,
+    Segment,
+)
+from transforms.redaction.config import load_config
+from transforms.redaction.engine import RedactionEngine, RedactionRequest
+from transforms.redaction.pseudonyms import Pseudonymizer
+from transforms.redaction.recognizers import KNOWN_RECOGNIZERS
+from transforms.redaction.residual import residual_scan
+
+SEGMENTS_TAG = "segments"
+DROPPED_TAG = "dropped"
+METRICS_NAMESPACE = "redaction"
+
+
+class _RedactArtifactFn(beam.DoFn):
+    def __init__(self, config_path: Optional[str], pseudonym_key: bytes, pseudonym_scope: str,
+                 batch_size: int, run_id: str):
+        self._config_path = config_path
+        self._key = pseudonym_key
+        self._scope = pseudonym_scope
+        self._batch_size = max(1, int(batch_size))
+        self._run_id = run_id
+        self._engine: Optional[RedactionEngine] = None
+        self._redacted = Metrics.counter(METRICS_NAMESPACE, "segments_redacted")
+        self._dropped = Metrics.counter(METRICS_NAMESPACE, "segments_dropped")
+        self._entity_counters = {}
+
+    def setup(self) -> None:
+        self._engine = RedactionEngine.load(self._config_path, self._key, self._scope)
+
+    def _count_entity(self, entity_type: str, count: int) -> None:
+        counter = self._entity_counters.get(entity_type)
+        if counter is None:
+            counter = Metrics.counter(METRICS_NAMESPACE, f"entities_{entity_type}")
+            self._entity_counters[entity_type] = counter
+        counter.inc(count)
+
+    def _speaker(self, gated: GatedArtifact, segment: Segment) -> Optional[str]:
+        participant = gated.meeting.participant(segment.participant_id)
+        label = segment.speaker_label
+        if participant is None and label is None and segment.participant_id:
+            label = segment.participant_id
+        return self._engine.participant_pseudonym(gated.meeting.meeting_id, participant, label)
+
+    def process(self, gated: GatedArtifact) -> Iterator:
+        meeting, artifact = gated.meeting, gated.artifact
+        segments: List[Segment] = list(artifact.segments)
+        roster = tuple(meeting.participants)
+        for offset in range(0, len(segments), self._batch_size):
+            chunk = segments[offset: offset + self._batch_size]
+            requests = [RedactionRequest(s.text, meeting.meeting_id, roster) for s in chunk]
+            for index, (segment, result) in enumerate(zip(chunk, self._engine.redact_batch(requests)), start=offset):
+                event_ids = (tuple(gated.segment_event_ids[index])
+                             if index < len(gated.segment_event_ids) else tuple(gated.consent_event_ids))
+                for entity_type, count in result.entity_counts:
+                    self._count_entity(entity_type, count)
+                if result.drop_segment:
+                    self._dropped.inc()
+                    yield TaggedOutput(DROPPED_TAG, ConsentDecision(
+                        meeting_id=meeting.meeting_id, artifact_id=artifact.artifact_id,
+                        segment_id=segment.segment_id, kind=artifact.kind.value, allowed=False,
+                        reason=DropReason.REDACTION_DROP.value, event_ids=event_ids))
+                    continue
+                self._redacted.inc()
+                yield TaggedOutput(SEGMENTS_TAG, RedactedSegment(
+                    run_id=self._run_id,
+                    meeting_id=meeting.meeting_id,
+                    artifact_id=artifact.artifact_id,
+                    segment_id=segment.segment_id,
+                    kind=artifact.kind.value,
+                    source_format=artifact.source_format,
+                    speaker=self._speaker(gated, segment),
+                    start_ms=segment.start_ms,
+                    end_ms=segment.end_ms,
+                    text=result.text,
+                    entity_counts=result.entity_counts,
+                    consent_event_ids=event_ids,
+                    purpose=PURPOSE_AI_TRAINING,
+                    derived_from=tuple(artifact.derived_from),
+                    source_fingerprint=artifact.fingerprint,
+                    residual_findings=residual_scan(result.text),
+                ))
+
+
+class RedactPii(beam.PTransform):
+    """Redact every segment of every GatedArtifact. Outputs tags 'segments' and 'dropped'."""
+
+    def __init__(self, config_path: Optional[str], pseudonym_key: bytes, pseudonym_scope: str = "dataset",
+                 batch_size: int = 256, run_id: str = ""):
+        super().__init__()
+        # fail at pipeline construction (bad config, missing key), not on the first worker
+        config = load_config(config_path, KNOWN_RECOGNIZERS)
+        Pseudonymizer(pseudonym_key, pseudonym_scope, config.pseudonym_hex_chars)
+        self._fn = _RedactArtifactFn(config_path, bytes(pseudonym_key), pseudonym_scope, batch_size, run_id)
+
+    def expand(self, gated_artifacts):
+        return gated_artifacts | "Redact" >> beam.ParDo(self._fn).with_outputs(SEGMENTS_TAG, DROPPED_TAG)

@@ -1,0 +1,87 @@
+"""Explicit pyarrow schemas for every dataset the gate writes, in one place.
+
+Dataset names are also the folder names under ``OUTPUT/datasets/``.
+"""
+from __future__ import annotations
+
+from typing import Dict
+
+import pyarrow as pa
+
+from transforms.records import ArtifactKind
+
+_COUNTS = pa.list_(pa.struct([("type", pa.string()), ("count", pa.int32())]))
+
+SEGMENT_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("meeting_id", pa.string(), nullable=False),
+        pa.field("artifact_id", pa.string(), nullable=False),
+        pa.field("segment_id", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("source_format", pa.string(), nullable=False),
+        pa.field("speaker", pa.string()),
+        pa.field("start_ms", pa.int64()),
+        pa.field("end_ms", pa.int64()),
+        pa.field("text", pa.string(), nullable=False),
+        pa.field("entity_counts", _COUNTS, nullable=False),
+        pa.field("consent_event_ids", pa.list_(pa.string()), nullable=False),
+        pa.field("purpose", pa.string(), nullable=False),
+        pa.field("derived_from", pa.list_(pa.string()), nullable=False),
+        pa.field("source_fingerprint", pa.string(), nullable=False),
+        pa.field("residual_findings", _COUNTS, nullable=False),
+    ]
+)
+
+AUDIT_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("decision_id", pa.string(), nullable=False),
+        pa.field("meeting_id", pa.string(), nullable=False),
+        pa.field("artifact_id", pa.string(), nullable=False),
+        pa.field("segment_id", pa.string()),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("allowed", pa.bool_(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("event_ids", pa.list_(pa.string()), nullable=False),
+    ]
+)
+
+DEAD_LETTER_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("dead_letter_id", pa.string(), nullable=False),
+        pa.field("meeting_id", pa.string(), nullable=False),
+        pa.field("artifact_id", pa.string()),
+        pa.field("kind", pa.string()),
+        pa.field("extension", pa.string()),
+        pa.field("source_fingerprint", pa.string(), nullable=False),
+        pa.field("stage", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("error_class", pa.string(), nullable=False),
+    ]
+)
+
+TOMBSTONE_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        pa.field("tombstone_id", pa.string(), nullable=False),
+        pa.field("meeting_id", pa.string(), nullable=False),
+        pa.field("artifact_id", pa.string(), nullable=False),
+        pa.field("segment_id", pa.string()),          # null: the whole artifact is retracted
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("event_ids", pa.list_(pa.string()), nullable=False),
+    ]
+)
+
+SEGMENT_DATASETS = tuple(kind.value for kind in ArtifactKind)
+AUDIT_DATASET = "audit"
+DEAD_LETTER_DATASET = "dead_letter"
+TOMBSTONE_DATASET = "tombstone"
+
+DATASET_SCHEMAS: Dict[str, pa.Schema] = {
+    **{name: SEGMENT_SCHEMA for name in SEGMENT_DATASETS},
+    AUDIT_DATASET: AUDIT_SCHEMA,
+    DEAD_LETTER_DATASET: DEAD_LETTER_SCHEMA,
+    TOMBSTONE_DATASET: TOMBSTONE_SCHEMA,
+}

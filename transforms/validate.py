@@ -1,0 +1,227 @@
+"""ValidateOutput: the expectation suites, run inside the pipeline.
+
+Input: ``{dataset_name: PCollection[dict]}``, rows shaped like
+``transforms/schemas.py`` (lists as lists; entity_counts / residual_findings as
+lists of ``{"type", "count"}``). Output: a PCollection with exactly one
+``ValidationReport``.
+
+* Rows are cut into bounded batches (``beam.BatchElements``, at most
+  ``batch_rows``) and every batch is validated by the dataset's GE suite in a
+  DoFn whose ``setup`` creates the GE context once per worker.
+* Uniqueness of ids across all batches: count per id (``CombinePerKey``), ids
+  with count > 1 are combined into one outcome (ids only).
+* Timestamps ordered within an artifact: (segment_id, start_ms) grouped by
+  artifact_id, checked per artifact, combined.
+* All partial outcomes are merged by one ``CombineGlobally`` into the report.
+
+Run-level checks (conservation, drift) need the manifest and history, which the
+driver has: see ``expectations.run_level.evaluate_run_level`` and
+``expectations.model.merge_reports``.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+
+import apache_beam as beam
+
+from expectations.model import MAX_SAMPLE_IDS, ExpectationOutcome, ValidationReport, merge_outcomes
+from expectations.runner import BatchValidator, complete_with_suites, ordering_outcome, out_of_order_ids
+from expectations.suites import ExpectationSpec, Suite, load_suites
+from transforms.schemas import SEGMENT_DATASETS
+
+_UNIQUE = "gatekeeper_ids_unique_across_batches"
+_ORDERED = "gatekeeper_timestamps_ordered_within_artifact"
+
+
+METRICS_NAMESPACE = "validate"
+TEXT_CHARS_METRIC = "text_chars"  # manifest key "validate:text_chars": basis of redaction density
+
+
+class _ValidateBatchDoFn(beam.DoFn):
+    """Runs one dataset's GE suite on each batch of rows; counts published text characters."""
+
+    def __init__(self, dataset: str, suite: Suite):
+        self._dataset = dataset
+        self._suite = suite
+        self._validator: Optional[BatchValidator] = None
+        self._text_chars = beam.metrics.Metrics.counter(METRICS_NAMESPACE, TEXT_CHARS_METRIC)
+        self._rows = beam.metrics.Metrics.counter(METRICS_NAMESPACE, f"rows_{dataset}")
+
+    def setup(self) -> None:
+        self._validator = BatchValidator({self._dataset: self._suite})
+
+    def process(self, batch: List[Mapping[str, Any]]) -> Iterable[ExpectationOutcome]:
+        assert self._validator is not None
+        self._rows.inc(len(batch))
+        if self._dataset in SEGMENT_DATASETS:
+            self._text_chars.inc(sum(len(r.get("text") or "") for r in batch if isinstance(r, Mapping)))
+        yield from self._validator.validate_rows(self._dataset, batch)
+
+
+def _id_key(row: Mapping[str, Any], column: str) -> Iterable[Tuple[str, int]]:
+    value = row.get(column) if isinstance(row, Mapping) else None
+    if value is not None:  # null ids are reported by the not-null expectations
+        yield (str(value), 1)
+
+
+class _UniquenessCombineFn(beam.CombineFn):
+    """(id, count) pairs → one outcome: rows sharing an id are unexpected; samples are ids."""
+
+    def __init__(self, dataset: str, spec: ExpectationSpec):
+        self._dataset = dataset
+        self._spec = spec
+
+    def create_accumulator(self):
+        return (0, 0, 0, ())  # rows, duplicated rows, duplicated ids, sample ids
+
+    def add_input(self, acc, element):
+        row_id, count = element
+        rows, dup_rows, dup_ids, sample = acc
+        if count > 1:
+            dup_rows, dup_ids = dup_rows + count, dup_ids + 1
+            sample = tuple(sorted(sample + (row_id,))[:MAX_SAMPLE_IDS])
+        return (rows + count, dup_rows, dup_ids, sample)
+
+    def merge_accumulators(self, accumulators):
+        rows = dup_rows = dup_ids = 0
+        sample: Tuple[str, ...] = ()
+        for r, d, i, s in accumulators:
+            rows, dup_rows, dup_ids = rows + r, dup_rows + d, dup_ids + i
+            sample = tuple(sorted(set(sample) | set(s))[:MAX_SAMPLE_IDS])
+        return (rows, dup_rows, dup_ids, sample)
+
+    def extract_output(self, acc):
+        rows, dup_rows, dup_ids, sample = acc
+        spec = self._spec
+        return ExpectationOutcome(
+            self._dataset, spec.expectation_id, spec.expectation_type, spec.severity,
+            dup_rows == 0, rows, dup_rows, sample, f"duplicated_ids={dup_ids}" if dup_ids else "",
+        )
+
+
+def _order_entry(row: Mapping[str, Any], group: str, order: str, time: str):
+    if not isinstance(row, Mapping) or row.get(group) is None or row.get(order) is None:
+        return
+    start = row.get(time)
+    yield (str(row[group]), (str(row[order]), start if isinstance(start, int) and not isinstance(start, bool) else None))
+
+
+def _check_artifact(item: Tuple[str, Iterable[Tuple[str, Optional[int]]]]) -> Tuple[int, Tuple[str, ...]]:
+    _, entries = item
+    entries = list(entries)
+    return (len(entries), tuple(out_of_order_ids(entries)))
+
+
+class _OrderingCombineFn(beam.CombineFn):
+    """Per-artifact (rows, bad ids) → one outcome."""
+
+    def __init__(self, dataset: str, spec: ExpectationSpec):
+        self._dataset = dataset
+        self._spec = spec
+
+    def create_accumulator(self):
+        return (0, 0, 0, 0, ())  # rows, artifacts, bad artifacts, bad rows, sample ids
+
+    def add_input(self, acc, element):
+        rows, bad_ids = element
+        r, a, ba, br, sample = acc
+        if bad_ids:
+            sample = tuple(sorted(sample + bad_ids)[:MAX_SAMPLE_IDS])
+        return (r + rows, a + 1, ba + (1 if bad_ids else 0), br + len(bad_ids), sample)
+
+    def merge_accumulators(self, accumulators):
+        total = [0, 0, 0, 0]
+        sample: Tuple[str, ...] = ()
+        for *numbers, s in accumulators:
+            total = [x + y for x, y in zip(total, numbers)]
+            sample = tuple(sorted(sample + s)[:MAX_SAMPLE_IDS])
+        return (*total, sample)
+
+    def extract_output(self, acc):
+        rows, artifacts, bad_artifacts, bad_rows, sample = acc
+        outcome = ordering_outcome(self._dataset, self._spec, rows, artifacts, sample, bad_artifacts)
+        # ordering_outcome counts the sample; use the true number of rows out of order
+        return ExpectationOutcome(
+            outcome.dataset, outcome.expectation_id, outcome.expectation_type, outcome.severity,
+            bad_rows == 0, rows, bad_rows, sample, outcome.detail,
+        )
+
+
+class _ReportCombineFn(beam.CombineFn):
+    """All partial outcomes → the run's ValidationReport (complete: one outcome per expectation)."""
+
+    def __init__(self, run_id: str, suites: Mapping[str, Suite]):
+        self._run_id = run_id
+        self._suites = dict(suites)
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, acc, outcome: ExpectationOutcome):
+        previous = acc.get(outcome.key)
+        acc[outcome.key] = outcome if previous is None else previous.merge(outcome)
+        return acc
+
+    def merge_accumulators(self, accumulators):
+        merged: Dict[Tuple[str, str], ExpectationOutcome] = {}
+        for acc in accumulators:
+            for outcome in acc.values():
+                self.add_input(merged, outcome)
+        return merged
+
+    def extract_output(self, acc) -> ValidationReport:
+        outcomes = complete_with_suites(merge_outcomes(acc.values()), self._suites)
+        return ValidationReport.build(self._run_id, outcomes)
+
+
+class ValidateOutput(beam.PTransform):
+    """{dataset: PCollection[row dict]} → PCollection[ValidationReport] (one element)."""
+
+    def __init__(self, suites_dir: Optional[str] = None, batch_rows: int = 5000, run_id: str = ""):
+        super().__init__()
+        if batch_rows < 1:
+            raise ValueError("batch_rows must be at least 1")
+        self._suites_dir = suites_dir or None
+        self._batch_rows = batch_rows
+        self._run_id = run_id
+
+    def expand(self, pcolls: Mapping[str, beam.PCollection]):
+        if not pcolls:
+            raise ValueError("ValidateOutput needs at least one dataset")
+        suites = load_suites(sorted(pcolls), self._suites_dir)  # fails fast on a bad suite
+        pipeline = next(iter(pcolls.values())).pipeline
+        parts: List[beam.PCollection] = []
+        for name in sorted(pcolls):
+            rows, suite = pcolls[name], suites[name]
+            parts.append(
+                rows
+                | f"Batch[{name}]" >> beam.BatchElements(
+                    min_batch_size=min(self._batch_rows, 100), max_batch_size=self._batch_rows
+                )
+                | f"ValidateBatches[{name}]" >> beam.ParDo(_ValidateBatchDoFn(name, suite))
+            )
+            for spec in suite.of_type(_UNIQUE):
+                column = str(spec.kwargs["column"])
+                parts.append(
+                    rows
+                    | f"IdKeys[{name}/{spec.expectation_id}]" >> beam.FlatMap(_id_key, column)
+                    | f"CountIds[{name}/{spec.expectation_id}]" >> beam.CombinePerKey(sum)
+                    | f"Unique[{name}/{spec.expectation_id}]" >> beam.CombineGlobally(_UniquenessCombineFn(name, spec)).without_defaults()
+                )
+            for spec in suite.of_type(_ORDERED):
+                kw = spec.kwargs
+                parts.append(
+                    rows
+                    | f"OrderKeys[{name}/{spec.expectation_id}]" >> beam.FlatMap(
+                        _order_entry, str(kw.get("group_column", "artifact_id")),
+                        str(kw.get("order_column", "segment_id")), str(kw.get("time_column", "start_ms")),
+                    )
+                    | f"ByArtifact[{name}/{spec.expectation_id}]" >> beam.GroupByKey()
+                    | f"CheckArtifact[{name}/{spec.expectation_id}]" >> beam.Map(_check_artifact)
+                    | f"Ordered[{name}/{spec.expectation_id}]" >> beam.CombineGlobally(_OrderingCombineFn(name, spec)).without_defaults()
+                )
+        return (
+            parts
+            | "FlattenOutcomes" >> beam.Flatten(pipeline=pipeline)
+            | "CombineReport" >> beam.CombineGlobally(_ReportCombineFn(self._run_id, suites))
+        )
