@@ -205,7 +205,7 @@ def run(events: int, artifacts: int, meetings: int, workdir: str, runner: str = 
     }
     artifact_decisions = {k.split(":", 1)[1]: v for k, v in counters.items()
                           if k.startswith("consent:") and ":" not in k.split(":", 1)[1]
-                          and k.split(":", 1)[1] not in ("ledger_rows", "ledger_errors", "events_routed")}
+                          and k.split(":", 1)[1] not in ("events_read", "ledger_errors", "events_routed")}
     return {
         "benchmark": "consent_join",
         "runner": runner,
@@ -215,7 +215,7 @@ def run(events: int, artifacts: int, meetings: int, workdir: str, runner: str = 
         "segments": shape.artifacts * SEGMENTS_PER_ARTIFACT,
         "ledger_generation_seconds": round(generated - started, 2),
         "pipeline_seconds": round(finished - generated, 2),
-        "ledger_rows_read": counters.get("consent:ledger_rows", 0),
+        "ledger_rows_read": counters.get("consent:events_read", 0),
         "ledger_errors": counters.get("consent:ledger_errors", 0),
         "events_routed_to_meetings": counters.get("consent:events_routed", 0),
         "gated_artifacts": counters.get("bench:gated_artifacts", 0),

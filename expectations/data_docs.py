@@ -97,7 +97,9 @@ def write_data_docs(
     run_time: Optional[dt.datetime] = None,
 ) -> str:
     """Build the run's Data Docs into ``out_dir``; returns the path of its index.html (a str)."""
-    import great_expectations as gx
+    from expectations.runner import _ge
+
+    gx = _ge()
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (

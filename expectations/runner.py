@@ -23,6 +23,8 @@ _GE_RESULT_FORMAT_BASE = {"result_format": "SUMMARY", "partial_unexpected_count"
 def _ge():
     import great_expectations as gx  # slow import (~5 s): only where validation runs
 
+    # GE pins this module logger to INFO at import; it announces temp folders on every context.
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     return gx
 
 

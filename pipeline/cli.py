@@ -25,9 +25,18 @@ class _ArgumentParser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"gatekeeper: error: {message}\n")
 
 
+class _DropKnownNoise(logging.Filter):
+    """Beam warns at import that optional GCP client libraries are absent; not actionable locally."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("apitools not found")
+
+
 def configure_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_DropKnownNoise())
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
 
@@ -102,14 +111,13 @@ def _purge(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    from pipeline.run import RunFailed
-
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     configure_logging(args.verbose)
+    from pipeline.run import RunFailed  # imports Beam: after logging is configured
     handlers = {"run": lambda: _run(args, extra), "redact": lambda: _redact(args),
                 "validate": lambda: _validate(args), "report": lambda: _report(args),
                 "purge": lambda: _purge(args)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -102,13 +103,29 @@ def _build_section(cls, raw: Mapping[str, Any], section: str):
         elif expected in (int, float):
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise ConfigError(f"config '{section}.{name}' must be a number")
+            if not math.isfinite(value):
+                raise ConfigError(f"config '{section}.{name}' must be a finite number")
+            if expected is int and value != int(value):
+                raise ConfigError(f"config '{section}.{name}' must be a whole number")
             value = expected(value)
-            if value < 0:
-                raise ConfigError(f"config '{section}.{name}' must not be negative")
+            if value <= 0:  # every number is a limit or a size; zero or less disables a safeguard
+                raise ConfigError(f"config '{section}.{name}' must be positive")
         elif expected is str and not isinstance(value, str):
             raise ConfigError(f"config '{section}.{name}' must be a string")
         values[name] = value
     return cls(**values)
+
+
+def _merge(merged: Dict[str, Dict[str, Any]], raw: Mapping[str, Any]) -> None:
+    unknown = sorted(set(raw) - set(_SECTIONS))
+    if unknown:
+        raise ConfigError(f"unknown config section(s): {', '.join(unknown)}")
+    for section, values in raw.items():
+        if values is None:
+            continue
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"config section '{section}' must be a mapping")
+        merged.setdefault(section, {}).update(values)
 
 
 def load_config(path: Optional[str] = None, overrides: Optional[Mapping[str, Mapping[str, Any]]] = None) -> GatekeeperConfig:
@@ -126,15 +143,8 @@ def load_config(path: Optional[str] = None, overrides: Optional[Mapping[str, Map
             raw = {}
         if not isinstance(raw, Mapping):
             raise ConfigError(f"config file must hold a mapping: {source}")
-        unknown = sorted(set(raw) - set(_SECTIONS))
-        if unknown:
-            raise ConfigError(f"unknown config section(s) in {source}: {', '.join(unknown)}")
-        for section, values in raw.items():
-            if not isinstance(values, Mapping):
-                raise ConfigError(f"config section '{section}' must be a mapping")
-            merged.setdefault(section, {}).update(values)
-    for section, values in (overrides or {}).items():
-        merged.setdefault(section, {}).update(values)
+        _merge(merged, raw)
+    _merge(merged, overrides or {})
     built = {name: _build_section(cls, merged.get(name, {}), name) for name, cls in _SECTIONS.items()}
     if built["redaction"].pseudonym_scope not in ("meeting", "dataset"):
         raise ConfigError("config 'redaction.pseudonym_scope' must be 'meeting' or 'dataset'")

@@ -26,6 +26,10 @@ STAGING = "_staging"
 QUARANTINE = "_quarantine"
 TRASH = "_trash"
 LOCK = "_publish.lock"
+_GARBLED_LOCK_GRACE_S = 30.0
+# Datasets whose partitions accumulate across re-runs of a date: the audit is the record of
+# every decision ever taken, and tombstones must survive until a purge has applied them.
+APPEND_ONLY_DATASETS = ("audit", "tombstone")
 
 
 class PublishError(RuntimeError):
@@ -103,11 +107,17 @@ def publish_lock(output: str, timeout_s: float = 600.0) -> Iterator[None]:
 def _stale_lock(lock_path: Path) -> bool:
     """A lock whose owner process is gone (e.g. SIGKILLed) is stale."""
     try:
-        pid = int(lock_path.read_text().strip() or "0")
-    except (OSError, ValueError):
+        content = lock_path.read_text().strip()
+        age_s = time.time() - lock_path.stat().st_mtime
+    except OSError:
         return False
+    try:
+        pid = int(content)
+    except ValueError:
+        pid = 0
     if pid <= 0:
-        return False
+        # Empty or garbled: its writer died between create and write. Give a live writer time.
+        return age_s > _GARBLED_LOCK_GRACE_S
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -130,6 +140,8 @@ def publish_staged_run(output: str, run_id: str) -> Dict[str, str]:
     if not is_local(output):
         raise PublishError("publishing to a non-local filesystem is not supported yet")
     stage = Path(staging_root(output, run_id))
+    if not stage.is_dir():
+        raise PublishError(f"no staged run {run_id} to publish")
     out = Path(output)
     published: Dict[str, str] = {}
     with publish_lock(output):
@@ -137,6 +149,12 @@ def publish_staged_run(output: str, run_id: str) -> Dict[str, str]:
         for relative in staged_partitions(str(stage)):
             target = out / relative
             target.parent.mkdir(parents=True, exist_ok=True)
+            dataset = Path(relative).parts[1]
+            if dataset in APPEND_ONLY_DATASETS and target.exists():
+                for staged_file in sorted((stage / relative).iterdir()):
+                    os.rename(staged_file, target / staged_file.name)
+                published[relative] = str(target)
+                continue
             if target.exists():
                 # Replace a re-run date: move the old partition aside, the new one in.
                 aside = trash / relative

@@ -54,7 +54,7 @@ def _keep_mask(table: pa.Table, artifacts: Set[Tuple[str, str]], segments: Set[T
     return pa.array([
         (m, a) not in artifacts and (m, a, s) not in segments
         for m, a, s in zip(meetings, artifact_ids, segment_ids)
-    ])
+    ], type=pa.bool_())
 
 
 def purge_output(output_dir: str) -> PurgeResult:

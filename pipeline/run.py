@@ -134,9 +134,8 @@ def _check_inputs(options: RunOptions) -> None:
 
 def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int:
     """Run the pipeline, then publish or quarantine. Returns the exit code."""
-    from expectations.engine import ValidationReport, evaluate_run_level, merge_reports
-    from pipeline.report import write_index, write_run_report
-    from expectations.data_docs import write_data_docs
+    from expectations.engine import ValidationReport, evaluate_run_level, merge_reports, write_validation_artifacts
+    from pipeline.report import write_index
 
     progress = progress or Progress(enabled=options.progress)
     started = datetime.now(timezone.utc)
@@ -160,37 +159,47 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
     progress.stage("pipeline finished; checking the run")
 
     ledger_errors = _read_jsonl(f"{run_folder}/{LEDGER_ERRORS_FILE}")
-    tally = json.loads(publish.read_text(f"{run_folder}/{TALLY_FILE}") or "{}")
-    batch_report = ValidationReport.from_dict(
-        json.loads(publish.read_text(f"{run_folder}/{BATCH_VALIDATION_FILE}") or "{}"))
+    tally_json = publish.read_text(f"{run_folder}/{TALLY_FILE}")
+    batch_json = publish.read_text(f"{run_folder}/{BATCH_VALIDATION_FILE}")
+    if tally_json is None or batch_json is None:
+        publish.quarantine_staged_run(output, options.run_id)
+        raise RunFailed(EXIT_FAILED, "pipeline finished without its accounting or validation results; "
+                        "nothing published")
+    tally = json.loads(tally_json)
+    batch_report = ValidationReport.from_dict(json.loads(batch_json))
     history = publish.published_manifests(output)
     manifest = build_manifest(options, started, tally, metrics, stage_root, ledger_errors)
 
     if ledger_errors:
-        quarantine = publish.quarantine_staged_run(output, options.run_id)
-        first = ledger_errors[0]
-        raise RunFailed(EXIT_USAGE, "consent ledger rejected: "
-                        f"{first.get('message') or first.get('problem') or 'malformed row'}"
-                        f"{f' (+{len(ledger_errors) - 1} more)' if len(ledger_errors) > 1 else ''}; "
-                        f"nothing published (staged output in {quarantine})")
+        from transforms.consent.events import LedgerErrorRecord
 
-    run_level = evaluate_run_level(manifest, history, options.config.validation.suites_dir or None)
-    report = merge_reports(options.run_id, [batch_report], run_level)
-    docs_index = write_data_docs(report, f"{run_folder}/data_docs")
+        records = sorted((LedgerErrorRecord(**e) for e in ledger_errors), key=lambda r: (r.source, r.row_number))
+        manifest.update(status="failed", exit_code=EXIT_USAGE, finished_at=datetime.now(timezone.utc).isoformat())
+        publish.write_json(f"{run_folder}/manifest.json", manifest)
+        quarantine = publish.quarantine_staged_run(output, options.run_id)
+        more = f" (+{len(records) - 1} more)" if len(records) > 1 else ""
+        raise RunFailed(EXIT_USAGE, f"{records[0].message()}{more}; nothing published "
+                        f"(staged output in {quarantine})")
+
+    run_level = evaluate_run_level(manifest, history, options.config.validation.suites_dir or None,
+                                   drift_window=options.config.validation.drift_window)
+    report = write_validation_artifacts(
+        merge_reports(options.run_id, [batch_report], run_level), run_folder,
+        suites_dir=options.config.validation.suites_dir or None)
     manifest["validation"] = {
         "success": report.success,
         "critical_failures": len(report.critical_failures),
         "warnings": len(report.warnings),
         "report": f"runs/{options.run_id}/validation.json",
-        "data_docs": f"runs/{options.run_id}/data_docs/{docs_index.rsplit('/', 1)[-1]}" if docs_index else None,
+        "data_docs": report.data_docs_path,
     }
-    publish.write_json(f"{run_folder}/validation.json", report.to_dict())
 
     if not report.success:
         manifest.update(status="quarantined", exit_code=EXIT_VALIDATION,
                         finished_at=datetime.now(timezone.utc).isoformat())
         _finish_run_folder(run_folder, manifest, report, history)
         quarantine = publish.quarantine_staged_run(output, options.run_id)
+        write_index(output)
         failed = report.critical_failures[0]
         progress.summary(render_summary(manifest))
         raise RunFailed(EXIT_VALIDATION, f"validation gate failed: {failed.expectation_id} on "

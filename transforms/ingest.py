@@ -50,9 +50,27 @@ def fingerprint_uri(uri: str) -> str:
     return hashlib.sha256(uri.encode("utf-8")).hexdigest()
 
 
+# Extensions recorded in dead letters and skip records; anything else is "other", because a
+# free-form "extension" can be part of a file name (and file names can name people).
+KNOWN_EXTENSIONS = frozenset({
+    "vtt", "srt", "sbv", "json", "txt", "csv", "tsv", "md", "markdown", "html", "htm", "pdf", "docx",
+    "pptx", "xlsx", "doc", "ppt", "xls", "svg", "png", "jpg", "jpeg", "gif", "webp", "tif", "tiff",
+    "mp4", "m4a", "mp3", "wav", "zip", "xml", "rtf", "odt", "parquet", "jsonl", "log", "bin", "dat",
+})
+
+
 def _extension(path: str) -> Optional[str]:
     ext = posixpath.splitext(path)[1].lower().lstrip(".")
-    return ext[:16] or None
+    if not ext:
+        return None
+    return ext if ext in KNOWN_EXTENSIONS else "other"
+
+
+def _known_kind(declared: str) -> Optional[str]:
+    try:
+        return ArtifactKind.parse(declared).value
+    except ValueError:
+        return None
 
 
 def _normalise_root(input_uri: str) -> str:
@@ -138,27 +156,23 @@ class PlanMeetingFn(beam.DoFn):
         for declaration in meeting.artifacts:
             relative = resolve_artifact_path(declaration.path)
             uri = folder_uri + (relative or declaration.path)
+            kind = _known_kind(declaration.kind)
+            rejection = None
             if relative is None:
-                yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
-                    meeting.meeting_id, declaration.artifact_id, uri, DeadLetterReason.PATH_ESCAPE,
-                    "PathEscape", declaration.kind))
-                continue
-            try:
-                ArtifactKind.parse(declaration.kind)
-            except ValueError:
+                rejection = (DeadLetterReason.PATH_ESCAPE, "PathEscape")
+            elif kind is None:
+                rejection = (DeadLetterReason.UNKNOWN_KIND, "UnknownKind")
+            elif relative in claimed:
+                rejection = (DeadLetterReason.DUPLICATE_DECLARATION, "DuplicateDeclaration")
+            elif relative not in files:
+                rejection = (DeadLetterReason.MISSING_FILE, "FileNotFound")
+            if relative is not None:
                 claimed.add(relative)
+            if rejection:
                 yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
-                    meeting.meeting_id, declaration.artifact_id, uri, DeadLetterReason.UNKNOWN_KIND,
-                    "UnknownKind", None))
+                    meeting.meeting_id, declaration.artifact_id, uri, rejection[0], rejection[1], kind))
                 continue
-            metadata = files.get(relative)
-            if metadata is None:
-                yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
-                    meeting.meeting_id, declaration.artifact_id, uri, DeadLetterReason.MISSING_FILE,
-                    "FileNotFound", declaration.kind))
-                continue
-            claimed.add(relative)
-            yield meeting, declaration, metadata
+            yield meeting, declaration, files[relative]
         for relative, metadata in sorted(files.items()):
             if relative not in claimed:
                 Metrics.counter("ingest", "skipped_undeclared").inc()
@@ -236,7 +250,7 @@ class ParseArtifactFn(beam.DoFn):
     def process(self, element):
         meeting, declaration, metadata = element
         uri = metadata.path
-        kind = declaration.kind
+        kind = _known_kind(declaration.kind)
         try:
             if metadata.size_in_bytes > self._limits.max_file_bytes:
                 raise ArtifactRejected(DeadLetterReason.OVERSIZED, "SizeLimitExceeded")

@@ -20,13 +20,14 @@ class MeetingDescriptorError(ValueError):
 
 def _require_str(raw: Mapping[str, Any], key: str, where: str, optional: bool = False) -> Optional[str]:
     value = raw.get(key)
-    if value is None or value == "":
+    if value is not None and not isinstance(value, str):
+        raise MeetingDescriptorError(f"{where}.{key} must be a string")
+    value = (value or "").strip()
+    if not value:
         if optional:
             return None
         raise MeetingDescriptorError(f"{where}.{key} is missing")
-    if not isinstance(value, str):
-        raise MeetingDescriptorError(f"{where}.{key} must be a string")
-    return value.strip()
+    return value
 
 
 def _participant(raw: Any, index: int) -> Participant:

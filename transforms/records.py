@@ -43,6 +43,7 @@ class DeadLetterReason(str, enum.Enum):
     MALFORMED_MEETING = "malformed_meeting"      # meeting.json unreadable or invalid
     MISSING_FILE = "missing_file"                # declared artifact path does not exist
     PATH_ESCAPE = "path_escape"                  # declared path leaves the meeting folder
+    DUPLICATE_DECLARATION = "duplicate_declaration"  # a second artifact declared on the same file
     UNKNOWN_KIND = "unknown_kind"                # artifact kind not in ArtifactKind
     UNSUPPORTED_FORMAT = "unsupported_format"    # no parser for this kind + extension
     EMPTY = "empty"                              # zero bytes or no text at all

@@ -111,8 +111,6 @@ def test_rerun_of_a_date_replaces_only_its_partitions(tmp_path):
     assert not (tmp_path / TRASH / "r2").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (design): a re-run of a date replaces the whole tombstone partition, "
-                   "so tombstones published by the earlier run are discarded before `purge` applied them")
 def test_rerun_of_a_date_keeps_earlier_tombstones(tmp_path):
     _stage_run(tmp_path, "r1", datasets=("tombstone",))
     publish_staged_run(str(tmp_path), "r1")

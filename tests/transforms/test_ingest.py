@@ -31,7 +31,6 @@ from transforms.ingest import (
 from transforms.meeting_descriptor import parse_meeting_descriptor
 from transforms.parsers.base import ArtifactRejected
 from transforms.records import (
-    ArtifactDeclaration,
     ArtifactKind,
     DeadLetter,
     DeadLetterReason,
@@ -281,8 +280,6 @@ def test_read_bounded(tmp_path):
 # ---------------------------------------------------------------- known bugs
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: dead letters carry declaration.kind as written in meeting.json "
-                   "('Transcript'), not ArtifactKind.parse(...).value, so tally/outputs split one kind in two")
 def test_dead_letters_carry_the_canonical_kind(tmp_path):
     element = _work_item(tmp_path, "t1", "Transcript", "t.vtt", b"")
     (dead_letter,) = _dead_letters(_run_fn(element))
@@ -315,8 +312,6 @@ def test_plan_meeting_accounts_every_file_of_the_folder(tmp_path):
         ("DeadLetter", "missing_file"), ("SkippedFile", "meeting_descriptor"), ("SkippedFile", "undeclared")]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: PlanMeetingFn checks the path before the kind, and a "
-                   "PATH_ESCAPE dead letter copies the unvalidated raw kind string from meeting.json")
 def test_path_escape_dead_letter_does_not_copy_an_unvalidated_kind(tmp_path):
     _, records = _plan(tmp_path, [("x1", f"kind-{CANARY}", "../x.txt")])
     (dead_letter,) = [r for r in records if isinstance(r, DeadLetter)]
@@ -324,18 +319,15 @@ def test_path_escape_dead_letter_does_not_copy_an_unvalidated_kind(tmp_path):
     assert CANARY not in repr(dead_letter)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: _extension() copies up to 16 chars of any file extension into "
-                   "DeadLetter/SkippedFile.extension, so a name like 'minutes.zeldaquackenbush' leaks")
 def test_extensions_do_not_leak_file_names(tmp_path):
     _, records = _plan(tmp_path, [], {f"minutes.{CANARY.lower()}": b"x"})
     (skipped,) = [r for r in records if r.reason is SkipReason.UNDECLARED]
     assert CANARY.lower() not in repr(skipped)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: two declarations of the same path are both parsed: one file "
-                   "becomes two artifacts (duplicate training data) and breaks the one-file-one-record accounting")
-def test_a_file_declared_twice_is_accounted_once(tmp_path):
+def test_a_file_declared_twice_is_parsed_once_and_the_second_declaration_dead_lettered(tmp_path):
     work, records = _plan(tmp_path, [("t1", "transcript", "t.vtt"), ("t2", "transcript", "./t.vtt")], {"t.vtt": VTT})
     t_vtt = fingerprint_uri(str(tmp_path / "m1" / "t.vtt"))
-    appearances = [fingerprint_uri(m.path) for _, _, m in work] + [r.source_fingerprint for r in records]
-    assert appearances.count(t_vtt) == 1
+    assert [d.artifact_id for d, m in ((d, m) for _, d, m in work) if fingerprint_uri(m.path) == t_vtt] == ["t1"]
+    (duplicate,) = [r for r in records if getattr(r, "artifact_id", None) == "t2"]
+    assert duplicate.reason is DeadLetterReason.DUPLICATE_DECLARATION

@@ -142,8 +142,6 @@ def test_unreadable_payloads(payload):
     assert caught.value.__cause__ is None
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: _require_str checks for missing before .strip(), so a "
-                   "whitespace-only required field (meeting_id, account_id, artifact_id, ...) becomes ''")
 @pytest.mark.parametrize("raw", [_descriptor(meeting_id="   "), _artifact_with(artifact_id=" \t")])
 def test_whitespace_only_required_fields_are_missing(raw):
     with pytest.raises(MeetingDescriptorError):

@@ -114,9 +114,6 @@ def test_tombstones_for_run_then_purge(tmp_path):
     assert tombstone_files
     assert all(pq.read_table(f).schema.equals(TOMBSTONE_SCHEMA) for f in tombstone_files)
 
-    # Empty segment files currently crash the purge (xfail in tests/pipeline/test_purge.py); the empty
-    # upload file has served ReadPublishedKeys above, so take it out of the purge's way.
-    (tmp_path / "datasets" / "upload" / f"run_date={D2}" / "part-run-1-00000.parquet").unlink()
     result = purge_output(str(tmp_path))
     assert result.tombstones == 3 and result.rows_removed == 3
     remaining = []

@@ -8,7 +8,7 @@ from transforms.consent.events import (
     parse_event,
 )
 from transforms.consent.gate import LEDGER_ERROR_REASON, GateOnConsent, meeting_subject_keys
-from transforms.consent.ledger import ReadConsentLedger, check_ledger_reachable, load_ledger_events
+from transforms.consent.ledger import ReadConsentLedger, check_ledger_reachable, ledger_error_line, load_ledger_events
 from transforms.consent.policy import ConsentState, decide_meeting, effective_state, winning_events
 from transforms.consent.tombstones import ComputeTombstones, Tombstone, compute_tombstones
 
@@ -28,6 +28,7 @@ __all__ = [
     "compute_tombstones",
     "decide_meeting",
     "effective_state",
+    "ledger_error_line",
     "load_ledger_events",
     "meeting_subject_keys",
     "parse_event",

@@ -101,7 +101,7 @@ class _ReadLedgerFile(beam.DoFn):
     """One ledger file, streamed row by row (row numbers need the whole file's context)."""
 
     def __init__(self):
-        self._events = Metrics.counter("consent", "ledger_rows")
+        self._events = Metrics.counter("consent", "events_read")
         self._errors = Metrics.counter("consent", "ledger_errors")
 
     def process(self, readable: fileio.ReadableFile):
@@ -124,7 +124,7 @@ class _ReadSqlLedger(beam.DoFn):
     """A SQL ledger table, streamed through a server-side cursor."""
 
     def __init__(self):
-        self._events = Metrics.counter("consent", "ledger_rows")
+        self._events = Metrics.counter("consent", "events_read")
         self._errors = Metrics.counter("consent", "ledger_errors")
 
     def process(self, uri: str):
@@ -242,3 +242,12 @@ def load_ledger_events(uri: str) -> List[ConsentEvent]:
         elif previous[1] != item:
             raise LedgerError(source, row_number, DUPLICATE_CONFLICT)
     return [event for _, event in seen.values()]
+
+
+def ledger_error_line(errors: Iterable[LedgerErrorRecord]) -> str:
+    """The one line the CLI prints for a failed ledger: the first error (by source, row) and a count."""
+    ordered = sorted(errors, key=lambda e: (e.source, e.row_number, e.problem))
+    if not ordered:
+        return ""
+    more = len(ordered) - 1
+    return ordered[0].message() + (f" (and {more} more ledger error{'s' if more != 1 else ''})" if more else "")

@@ -2,6 +2,7 @@ import pickle
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given, strategies as st
 
 from transforms.consent.events import ConsentStatus, LedgerError, SubjectType, parse_event
 
@@ -129,3 +130,19 @@ def test_compact_coder_round_trips_and_is_registered():
         encoded = coder.encode(event)
         assert coder.decode(encoded) == event
         assert len(encoded) < 120
+
+
+MARK = "\u00a7"      # a character no problem code, source or field name contains
+
+
+@given(st.dictionaries(
+    st.sampled_from(["event_id", "subject_type", "subject_id", "purpose", "artifact_kinds", "status",
+                     "effective_at", "expires_at", "special_category", "nickname"]),
+    st.one_of(st.text(max_size=12).map(lambda t: MARK + t), st.lists(st.text(max_size=5).map(lambda t: MARK + t)),
+              st.integers(), st.none(), st.booleans())))
+def test_errors_never_carry_row_content(row):
+    try:
+        parse_event(row, 3, "ledger.jsonl")
+    except LedgerError as error:
+        assert MARK not in str(error)
+        assert error.row_number == 3

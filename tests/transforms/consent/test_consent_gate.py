@@ -70,15 +70,15 @@ def test_meeting_subject_keys_fan_out():
     assert keys == {("account", "acc1"), ("meeting", "m3"), ("participant", "p2"), ("participant", "p9")}
 
 
-def run_gate(p, ledger_uri=None, ledger_events=None):
+def run_gate(p, ledger_uri=None, ledger_events=None, label="Gate"):
     inputs = {
-        "meetings": p | "Meetings" >> beam.Create(MEETINGS),
-        "artifacts": p | "Artifacts" >> beam.Create(ARTIFACTS),
-        "dead_letters": p | "Dead" >> beam.Create(DEAD),
+        "meetings": p | f"{label}Meetings" >> beam.Create(MEETINGS),
+        "artifacts": p | f"{label}Artifacts" >> beam.Create(ARTIFACTS),
+        "dead_letters": p | f"{label}Dead" >> beam.Create(DEAD),
     }
     if ledger_events is not None:
-        inputs["ledger_events"] = p | "Events" >> beam.Create(ledger_events)
-    return inputs | GateOnConsent(ledger_uri, AS_OF, ConsentPolicy())
+        inputs["ledger_events"] = p | f"{label}Events" >> beam.Create(ledger_events)
+    return inputs | label >> GateOnConsent(ledger_uri, AS_OF, ConsentPolicy())
 
 
 def test_gate_with_in_memory_events_matches_the_policy():
@@ -106,29 +106,28 @@ def test_gate_reads_real_ledgers(tmp_path, name):
     assert counters["granted"] == 1
     assert counters["no_segments_left"] == 1
     assert counters["segment:unknown_speaker"] == 1
-    assert counters["ledger_rows"] == len(EVENTS)
+    assert counters["events_read"] == len(EVENTS)
 
 
-def test_ledger_errors_deny_everything(tmp_path):
+def test_broken_or_missing_ledgers_deny_everything(tmp_path):
     path = tmp_path / "ledger.jsonl"
     write_ledger(EVENTS, str(path))
     with open(path, "a", encoding="utf-8") as handle:
         handle.write('{"event_id": "broken"}\n')
-    with TestPipeline() as p:
-        out = run_gate(p, ledger_uri=str(path))
-        assert_that(out["gated"], equal_to([]), label="gated")
-        assert_that(out["ledger_errors"], equal_to([
-            LedgerErrorRecord(str(path), len(EVENTS) + 1, "missing_field:subject_type")]), label="errors")
-        assert_that(out["decisions"] | beam.Map(lambda d: (d.allowed, d.reason)) | beam.Distinct(),
-                    equal_to([(False, LEDGER_ERROR_REASON)]), label="decisions")
-
-
-def test_missing_ledger_denies_everything(tmp_path):
     missing = str(tmp_path / "missing.jsonl")
     with TestPipeline() as p:
-        out = run_gate(p, ledger_uri=missing)
-        assert_that(out["gated"], equal_to([]), label="gated")
-        assert_that(out["ledger_errors"], equal_to([LedgerErrorRecord(missing, 0, "missing_ledger")]), label="errors")
+        broken = run_gate(p, ledger_uri=str(path), label="Broken")
+        assert_that(broken["gated"], equal_to([]), label="broken gated")
+        assert_that(broken["ledger_errors"], equal_to([
+            LedgerErrorRecord(str(path), len(EVENTS) + 1, "missing_field:subject_type")]), label="broken errors")
+        assert_that(broken["decisions"] | beam.Map(lambda d: (d.allowed, d.reason)) | beam.Distinct(),
+                    equal_to([(False, LEDGER_ERROR_REASON)]), label="broken decisions")
+        assert_that(broken["decisions"] | "CountBroken" >> beam.combiners.Count.Globally(),
+                    equal_to([len(ARTIFACTS) + sum(len(a.segments) for a in ARTIFACTS)]), label="broken audit")
+        absent = run_gate(p, ledger_uri=missing, label="Missing")
+        assert_that(absent["gated"], equal_to([]), label="missing gated")
+        assert_that(absent["ledger_errors"], equal_to([LedgerErrorRecord(missing, 0, "missing_ledger")]),
+                    label="missing errors")
 
 
 def test_as_of_must_be_aware():

@@ -7,7 +7,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from consent_factories import event
 from transforms.consent.events import LedgerError, LedgerErrorRecord
-from transforms.consent.ledger import ReadConsentLedger, check_ledger_reachable, load_ledger_events
+from transforms.consent.ledger import ReadConsentLedger, check_ledger_reachable, ledger_error_line, load_ledger_events
 from transforms.consent.ledger_sources import is_sql_url, split_sql_url
 from transforms.consent.ledger_writers import write_ledger
 
@@ -202,3 +202,11 @@ def test_sql_url_detection_and_password_hiding():
     _, table, label = split_sql_url("postgresql+psycopg://user:hunter2@db.example:5432/ledger?table=events")
     assert table == "events"
     assert "hunter2" not in label and label.endswith("#events")
+
+
+def test_ledger_error_line():
+    errors = [LedgerErrorRecord("b.csv", 2, "invalid_field:status"), LedgerErrorRecord("a.jsonl", 9, "invalid_json"),
+              LedgerErrorRecord("a.jsonl", 3, "unknown_field")]
+    assert ledger_error_line(errors) == "consent ledger error: a.jsonl row 3: unknown_field (and 2 more ledger errors)"
+    assert ledger_error_line(errors[:1]) == "consent ledger error: b.csv row 2: invalid_field:status"
+    assert ledger_error_line([]) == ""

@@ -61,3 +61,28 @@ def test_unreachable_postgres_fails_closed(postgres_server):
     with pytest.raises(LedgerError) as info:
         check_ledger_reachable(f"{postgres_server.url}?table=no_such_table")
     assert info.value.problem == "missing_table"
+
+
+def test_postgres_native_column_types(postgres_server):
+    """A ledger table designed by a DBA: text[] kinds, boolean flag, timestamptz, extra columns."""
+    engine = sa.create_engine(postgres_server.url)
+    with engine.begin() as connection:
+        connection.execute(sa.text("DROP TABLE IF EXISTS dba_ledger"))
+        connection.execute(sa.text(
+            "CREATE TABLE dba_ledger (id bigserial PRIMARY KEY, event_id text UNIQUE NOT NULL, "
+            "subject_type text NOT NULL, subject_id text NOT NULL, purpose text NOT NULL, "
+            "artifact_kinds text[] NOT NULL, status text NOT NULL, effective_at timestamptz NOT NULL, "
+            "expires_at timestamptz, special_category boolean, loaded_by text)"))
+        connection.execute(sa.text(
+            "INSERT INTO dba_ledger (event_id, subject_type, subject_id, purpose, artifact_kinds, status, "
+            "effective_at, expires_at, special_category, loaded_by) VALUES "
+            "('n1', 'meeting', 'm1', 'ai_training', ARRAY['transcript','chat'], 'granted', "
+            " '2024-01-01 10:00:00+02', NULL, true, 'etl'), "
+            "('n2', 'participant', 'p1', 'ai_training', ARRAY['*'], 'revoked', "
+            " '2024-02-01 00:00:00+00', NULL, NULL, 'etl')"))
+    engine.dispose()
+    events = sorted(load_ledger_events(f"{postgres_server.url}?table=dba_ledger"), key=lambda e: e.event_id)
+    assert events == [
+        event("n1", "meeting", "m1", kinds=("transcript", "chat"), at="2024-01-01T08:00:00+00:00", special=True),
+        event("n2", "participant", "p1", "revoked", at="2024-02-01T00:00:00+00:00"),
+    ]

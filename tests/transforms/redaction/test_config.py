@@ -31,7 +31,7 @@ def test_packaged_config_loads():
     (lambda d: d.update(extra=1), "unknown key"),
     (lambda d: d.update(version=2), "version"),
     (lambda d: d["recognizers"].append("NoSuchRecognizer"), "not a known recognizer"),
-    (lambda d: d["recognizers"].append("IbanRecognizer"), "twice"),
+    (lambda d: d["recognizers"].append("IbanCodeRecognizer"), "twice"),
     (lambda d: d["operators"].update(PERSON="encrypt"), "operators.PERSON.type"),
     (lambda d: d["operators"].update(LOCATION="placeholder"), "not listed in 'entities'"),
     (lambda d: d["thresholds"].update(PERSON=1.5), "thresholds.PERSON"),

@@ -17,6 +17,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from transforms.redaction.recognizers.iban_code_recognizer import IbanCodeRecognizer
 from transforms.redaction.recognizers.meeting_identifier_recognizer import MeetingIdentifierRecognizer
 from transforms.redaction.recognizers.offline_email_recognizer import OfflineEmailRecognizer
 from transforms.redaction.recognizers.person_name_recognizer import PersonNameRecognizer
@@ -38,8 +39,9 @@ RECOGNIZER_CATALOGUE: Dict[str, Callable[..., EntityRecognizer]] = {
     "StreetAddressRecognizer": StreetAddressRecognizer,
     "MeetingIdentifierRecognizer": MeetingIdentifierRecognizer,
     "PersonNameRecognizer": PersonNameRecognizer,
+    "IbanCodeRecognizer": IbanCodeRecognizer,
 }
 KNOWN_RECOGNIZERS = tuple(sorted(RECOGNIZER_CATALOGUE)) + ("SpacyRecognizer",)
 
 __all__ = ["RECOGNIZER_CATALOGUE", "KNOWN_RECOGNIZERS", "RosterRecognizer", "StreetAddressRecognizer",
-           "PhoneNumberRecognizer", "MeetingIdentifierRecognizer", "OfflineEmailRecognizer", "PersonNameRecognizer"]
+           "PhoneNumberRecognizer", "MeetingIdentifierRecognizer", "OfflineEmailRecognizer", "PersonNameRecognizer", "IbanCodeRecognizer"]

@@ -31,9 +31,18 @@ _CAPITALISED = re.compile(r"(?<![\w'’])(?!I\b|I['’])[^\W\d_a-z]")
 _SURNAME_SHAPE = re.compile(
     r"(?:sson|ssen|sen|ström|strom|berg|qvist|kvist|dóttir|dottir|ić|vić|ová|ski|ska|sky|wicz|icz|oglu|oğlu|"
     r"enko|chuk|escu|opoulos|akis|ishvili|ashvili|dze|ovich|ovna|ovski|ovska|ek|ák|ár|ász|ényi|elli|etti|ucci)$")
+# surname endings specific enough to outweigh a place/organisation guess of the NER model
+_STRONG_SURNAME_SHAPE = re.compile(
+    r"(?:sson|ström|strom|qvist|kvist|dóttir|dottir|ić|vić|ová|ská|wicz|enko|opoulos|ishvili|ashvili|ovich|ovna)$")
+# "Kian's address", "Mario's point": a possessive before a personal noun names a person
+_PERSONAL_POSSESSION = re.compile(
+    r"['’]s[ \t]+(?:address|phone|number|email|e-mail|wife|husband|partner|son|daughter|mother|father|mom|dad|"
+    r"brother|sister|friend|boss|manager|colleague|birthday|house|home|account|car|office|desk|team|idea|point|"
+    r"question|comment|proposal|slides?|presentation|talk|suggestion|concern|name)\b", re.IGNORECASE)
 _PARTICLES = {"van", "von", "de", "der", "den", "del", "della", "di", "da", "dos", "du", "le", "la", "bin", "ibn",
               "al", "el", "ter", "ten", "op"}
 _GEO_LABELS = {"GPE", "LOC", "FAC", "NORP", "LOCATION", "NRP"}
+_NAME_LINE = re.compile(r"(?m)^[ \t>?*•\-]*(?P<name>[^\W\d_][^\W\d_'’\-]+(?:[ \t]+[^\W\d_][^\W\d_'’\-]+){1,3})[ \t]*$")
 _JOINERS = {"and", "&", ",", "or"}
 _PERSONISH_LABELS = {"PERSON", "PER"}
 _PLACE_LABELS = {"ORG", "GPE", "NORP", "FAC", "LOC", "PRODUCT", "WORK_OF_ART", "EVENT", "LAW", "LANGUAGE"}
@@ -144,13 +153,27 @@ class PersonNameRecognizer(LocalRecognizer):
                 i = j
                 continue
             sentence_start = i == 0 or text[words[i - 1][1]:words[i][0]].strip()[-1:] in (".", "!", "?", ":", '"', "\n")
-            if cap(i) and not caseless and not plain(i) and i not in placeish and not sentence_start and len(keys[i]) > 2 \
+            strong = bool(_STRONG_SURNAME_SHAPE.search(keys[i]))
+            if cap(i) and not caseless and not plain(i) and (i not in placeish or strong) and len(keys[i]) > 2 \
+                    and (not sentence_start or strong) \
                     and (keys[i] in self.surnames or _SURNAME_SHAPE.search(keys[i])):
                 found.append((i, i + 1, self.surname_score))
+            elif cap(i) and not plain(i) and not caseless and _PERSONAL_POSSESSION.match(text, words[i][1]) \
+                    and (len(words) == 1 or words[i][2].lower() not in self.lexicon):
+                found.append((i, i + 1, self.single_name_score))
             elif self._unknown_proper_noun(words[i][2], keys[i]) and i not in placeish and i not in ner_person \
                     and not caseless and text[words[i][1]:words[i][1] + 2] not in ("'t", "’t"):
                 found.append((i, i + 1, self.unknown_word_score))
             i += 1
+
+        # a line that is only two to four capitalised non-words: a name line ("Anton Perera")
+        for line in _NAME_LINE.finditer(text):
+            parts = line.group("name").split()
+            if all(self._unknown_proper_noun(w, w.casefold()) or w.casefold() in self.given
+                   or w.casefold() in self.all_surnames for w in parts) \
+                    and any(self._unknown_proper_noun(w, w.casefold()) or w.casefold() in self.given for w in parts):
+                first = next(k for k, w in enumerate(words) if w[0] >= line.start("name"))
+                found.append((first, first + len(parts), self.single_name_score))
 
         anchors: Set[int] = set(ner_person)
         for start, end, _ in found:

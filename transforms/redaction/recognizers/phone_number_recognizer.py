@@ -18,7 +18,7 @@ _PHONE = re.compile(
     r"(?P<number>"
     r"(?:\+|00)?(?:\d{1,3}[ .-]?)?"             # country code / trunk prefix
     r"(?:\(\d{1,4}\)[ .-]?)?"                   # area code in brackets
-    r"(?:\d{2,5}(?:[ .-]\d{2,6}){0,4}|\d{6,15})"  # digit groups, or one run
+    r"(?:\d{2,5}(?:[ .-]\d{2,8}){0,4}|\d{6,15})"  # digit groups, or one run
     r")"
     r"(?P<ext>[ ]?(?:x|ext\.?|#)[ ]?\d{1,6})?"
     r"(?!\w|-\d|[.,]\d)"
