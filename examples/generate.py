@@ -118,9 +118,11 @@ def _summary(title: str, highlights: Sequence[str]) -> bytes:
 
 def _meeting(meeting_id: str, topic: str, category: str, people, artifacts: List[dict],
              account: str = ACCOUNT) -> dict:
+    # Two meeting days, so the output has two date partitions.
+    day = 20 if int(meeting_id.rsplit("-", 1)[-1]) <= 6 else 21
     return {
         "meeting_id": meeting_id, "account_id": account, "topic": topic,
-        "started_at": "2026-05-20T09:00:00Z", "category": category,
+        "started_at": f"2026-05-{day}T09:00:00Z", "category": category,
         "host_participant_id": people[0][0],
         "participants": [{"participant_id": p[0], "name": p[1], "email": p[2]} for p in people],
         "artifacts": artifacts,

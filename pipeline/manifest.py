@@ -103,7 +103,10 @@ def render_summary(manifest: dict, output: Optional[str] = None) -> str:
                      f" ({validation.get('critical_failures', 0)} critical, {validation.get('warnings', 0)} warnings)")
     if output:
         run = manifest["run_id"]
-        lines.append(f"  parquet:  {output}/datasets/<kind>/run_date={manifest.get('run_date')}/")
+        dates = (manifest.get("selection") or {}).get("processed_dates") or []
+        lines.append(f"  parquet:  {output}/datasets/<kind>/run_date=<date>/ "
+                     f"(meeting dates {', '.join(dates) or 'none'}; audit and dead letters under "
+                     f"run_date={manifest.get('run_date')})")
         lines.append(f"  manifest: {output}/runs/{run}/manifest.json")
         lines.append(f"  summary:  {output}/runs/{run}/summary.txt")
         lines.append(f"  report:   {output}/runs/{run}/report.html  (index: {output}/index.html)")

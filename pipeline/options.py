@@ -5,7 +5,7 @@ import argparse
 import os
 import secrets
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Optional, Sequence, Tuple
 
 from pipeline.config import ConfigError, GatekeeperConfig, load_config, load_pseudonym_key
@@ -23,6 +23,8 @@ class RunOptions:
     pseudonym_key: bytes = field(repr=False)
     beam_args: Tuple[str, ...] = ()
     progress: bool = True
+    selected_dates: Optional[Tuple[str, ...]] = None   # --run-date / --backfill; None = every date
+    since: Optional[str] = None                        # "last-success" or an ISO 8601 watermark
 
 
 def parse_timestamp(value: str, flag: str) -> datetime:
@@ -50,7 +52,13 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--consent", required=True, help="consent ledger: file, glob or SQLAlchemy URL")
     parser.add_argument("--output", required=True, help="output folder (published datasets, runs, reports)")
     parser.add_argument("--as-of", help="evaluate consent as of this ISO 8601 time (default: run start)")
-    parser.add_argument("--run-date", help="YYYY-MM-DD output partition (default: the as-of date)")
+    selection = parser.add_mutually_exclusive_group()
+    selection.add_argument("--run-date", help="process the meetings of this UTC date (YYYY-MM-DD) and "
+                                              "replace its partition (default: every date)")
+    selection.add_argument("--backfill", nargs=2, metavar=("START", "END"),
+                           help="reprocess every meeting date from START to END inclusive")
+    selection.add_argument("--since", help="'last-success' (the watermark of the last published run) or an "
+                                           "ISO 8601 time: only dates with changed files or consent")
     parser.add_argument("--config", help="YAML config merged over the packaged defaults")
     parser.add_argument("--pseudonym-key-file", help="file holding the pseudonym HMAC key "
                                                      "(default: $GATEKEEPER_PSEUDONYM_KEY)")
@@ -63,11 +71,19 @@ def build_run_options(args: argparse.Namespace, beam_args: Sequence[str],
     config = load_config(args.config)
     key = load_pseudonym_key(args.pseudonym_key_file)
     as_of = parse_timestamp(args.as_of, "--as-of") if args.as_of else now
+    selected_dates = None
+    if args.run_date:
+        selected_dates = (_parse_date(args.run_date, "--run-date").isoformat(),)
+    elif args.backfill:
+        start, end = (_parse_date(v, "--backfill") for v in args.backfill)
+        if end < start:
+            raise ConfigError("--backfill END is before START")
+        if (end - start).days > 3660:
+            raise ConfigError("--backfill range is longer than ten years")
+        selected_dates = tuple((start + timedelta(days=d)).isoformat() for d in range((end - start).days + 1))
+    if args.since and args.since != "last-success":
+        parse_timestamp(args.since, "--since")
     run_date = args.run_date or as_of.date().isoformat()
-    try:
-        datetime.strptime(run_date, "%Y-%m-%d")
-    except ValueError:
-        raise ConfigError("--run-date must be YYYY-MM-DD") from None
     return RunOptions(
         input_uri=_absolute(args.input),
         consent_uri=_absolute(args.consent),
@@ -79,15 +95,33 @@ def build_run_options(args: argparse.Namespace, beam_args: Sequence[str],
         pseudonym_key=key,
         beam_args=tuple(beam_args),
         progress=not args.quiet,
+        selected_dates=selected_dates,
+        since=args.since,
     )
 
 
+def _parse_date(value: str, flag: str) -> date:
+    try:
+        return datetime.strptime(value, "%Y-%m-%d").date()
+    except ValueError:
+        raise ConfigError(f"{flag} dates must be YYYY-MM-DD") from None
+
+
+LOCAL_RUNNER = "FnApiRunner"
+
+
 def beam_pipeline_options(beam_args: Sequence[str]):
-    """Beam PipelineOptions from pass-through flags; the DirectRunner unless told otherwise."""
+    """Beam PipelineOptions from pass-through flags; a local runner unless told otherwise.
+
+    Beam 2.77's ``DirectRunner`` first tries Prism, which downloads a binary from the
+    internet, then falls back to the FnApiRunner. Runs must not touch the network, so
+    ``DirectRunner`` (and no runner at all) means the FnApiRunner directly: the same engine,
+    with the same ``--direct_num_workers`` / ``--direct_running_mode`` flags.
+    """
     from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
     options = PipelineOptions(list(beam_args))
     standard = options.view_as(StandardOptions)
-    if not standard.runner:
-        standard.runner = "DirectRunner"
+    if not standard.runner or standard.runner in ("DirectRunner", "SwitchingDirectRunner"):
+        standard.runner = LOCAL_RUNNER
     return options

@@ -16,16 +16,21 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import time
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional
+from typing import Iterable, Iterator, List, Optional
 
 from apache_beam.io.filesystems import FileSystems
+
+from transforms.schemas import SEGMENT_DATASETS
 
 STAGING = "_staging"
 QUARANTINE = "_quarantine"
 TRASH = "_trash"
 LOCK = "_publish.lock"
+JOURNAL = "_journal"
+OWNER = "_owner.pid"
 _GARBLED_LOCK_GRACE_S = 30.0
 # Datasets whose partitions accumulate across re-runs of a date: the audit is the record of
 # every decision ever taken, and tombstones must survive until a purge has applied them.
@@ -135,41 +140,128 @@ def staged_partitions(stage: str) -> List[str]:
     return sorted(str(p.relative_to(stage)) for p in base.glob("*/run_date=*") if p.is_dir())
 
 
-def publish_staged_run(output: str, run_id: str) -> Dict[str, str]:
-    """Move a validated staged run into place. Returns {partition: published path}."""
+def _publish_plan(stage: Path, out: Path, run_id: str, replace_dates: Iterable[str]) -> List[dict]:
+    """The ordered, idempotent steps that put a staged run in place (see ``_apply_step``)."""
+    trash = out / TRASH / run_id
+    steps: List[dict] = []
+    partitions = set(staged_partitions(str(stage)))
+    # A reprocessed date whose rows all went away must disappear from the published data too.
+    for dataset in SEGMENT_DATASETS:
+        for date in replace_dates:
+            relative = f"datasets/{dataset}/run_date={date}"
+            if relative not in partitions and (out / relative).exists():
+                steps.append({"op": "aside", "src": relative, "dst": str((trash / relative).relative_to(out))})
+    for relative in sorted(partitions):
+        dataset = Path(relative).parts[1]
+        if dataset in APPEND_ONLY_DATASETS:
+            for staged_file in sorted((stage / relative).iterdir()):
+                steps.append({"op": "move", "src": str(staged_file.relative_to(out)),
+                              "dst": f"{relative}/{staged_file.name}"})
+            continue
+        if (out / relative).exists():
+            steps.append({"op": "aside", "src": relative, "dst": str((trash / relative).relative_to(out))})
+        steps.append({"op": "move", "src": str((stage / relative).relative_to(out)), "dst": relative})
+    staged_run = stage / "runs" / run_id
+    if staged_run.exists():
+        steps.append({"op": "move", "src": str(staged_run.relative_to(out)), "dst": f"runs/{run_id}"})
+    return steps
+
+
+def _apply_step(out: Path, step: dict) -> None:
+    """Apply one step; applying it again after a crash is harmless.
+
+    ``aside`` entries exist only for targets that existed when the plan was made, and always
+    come before the ``move`` into that target, so a done ``aside`` is recognised by its
+    destination existing.
+    """
+    src, dst = out / step["src"], out / step["dst"]
+    if step["op"] == "aside" and dst.exists():
+        return
+    if not src.exists():
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    os.rename(src, dst)
+
+
+def _run_plan(out: Path, journal: Path, steps: List[dict]) -> None:
+    for step in steps:
+        _apply_step(out, step)
+        crash_point(f"publish:{step['op']}")
+    journal.unlink()
+
+
+def publish_staged_run(output: str, run_id: str, replace_dates: Iterable[str] = ()) -> List[str]:
+    """Move a validated staged run into place; returns the published relative paths.
+
+    The plan is journaled before the first rename, so a run killed mid-publish is rolled
+    forward by the next run (``recover_interrupted_publishes``) rather than left half-done.
+    """
     if not is_local(output):
         raise PublishError("publishing to a non-local filesystem is not supported yet")
     stage = Path(staging_root(output, run_id))
     if not stage.is_dir():
         raise PublishError(f"no staged run {run_id} to publish")
     out = Path(output)
-    published: Dict[str, str] = {}
     with publish_lock(output):
-        trash = out / TRASH / run_id
-        for relative in staged_partitions(str(stage)):
-            target = out / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
-            dataset = Path(relative).parts[1]
-            if dataset in APPEND_ONLY_DATASETS and target.exists():
-                for staged_file in sorted((stage / relative).iterdir()):
-                    os.rename(staged_file, target / staged_file.name)
-                published[relative] = str(target)
-                continue
-            if target.exists():
-                # Replace a re-run date: move the old partition aside, the new one in.
-                aside = trash / relative
-                aside.parent.mkdir(parents=True, exist_ok=True)
-                os.rename(target, aside)
-            os.rename(stage / relative, target)
-            published[relative] = str(target)
-        staged_run = stage / "runs" / run_id
-        if staged_run.exists():
-            final_run = out / "runs" / run_id
-            final_run.parent.mkdir(parents=True, exist_ok=True)
-            os.rename(staged_run, final_run)
-        shutil.rmtree(trash, ignore_errors=True)
+        steps = _publish_plan(stage, out, run_id, replace_dates)
+        journal = out / JOURNAL / f"{run_id}.json"
+        write_json(str(journal), {"run_id": run_id, "steps": steps})
+        crash_point("publish:journaled")
+        _run_plan(out, journal, steps)
+    shutil.rmtree(out / TRASH / run_id, ignore_errors=True)
     shutil.rmtree(stage, ignore_errors=True)
-    return published
+    return [step["dst"] for step in steps if step["op"] == "move"]
+
+
+def recover_interrupted_publishes(output: str) -> List[str]:
+    """Finish publishes a killed run left journaled; drop staging of runs that died.
+
+    Returns the run ids whose publish was completed.
+    """
+    out = Path(output)
+    if not is_local(output) or not out.exists():
+        return []
+    completed = []
+    with publish_lock(output):
+        for journal in sorted((out / JOURNAL).glob("*.json")):
+            plan = json.loads(journal.read_text(encoding="utf-8"))
+            _run_plan(out, journal, plan["steps"])
+            completed.append(plan["run_id"])
+            shutil.rmtree(out / TRASH / plan["run_id"], ignore_errors=True)
+            shutil.rmtree(Path(staging_root(output, plan["run_id"])), ignore_errors=True)
+        for stage in sorted((out / STAGING).glob("*")):
+            if stage.is_dir() and not _owner_alive(stage):
+                shutil.rmtree(stage, ignore_errors=True)
+    return completed
+
+
+def claim_staging(output: str, run_id: str) -> None:
+    """Create the run's staging folder, marked with this process as its owner."""
+    if not is_local(output):
+        return
+    stage = Path(staging_root(output, run_id))
+    stage.mkdir(parents=True, exist_ok=True)
+    (stage / OWNER).write_text(str(os.getpid()), encoding="utf-8")
+
+
+def _owner_alive(stage: Path) -> bool:
+    try:
+        pid = int((stage / OWNER).read_text().strip())
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def crash_point(name: str) -> None:
+    """Fault injection for the kill tests: SIGKILL this process at a named point."""
+    if os.environ.get("GATEKEEPER_CRASH_AT") == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def quarantine_staged_run(output: str, run_id: str) -> str:

@@ -17,9 +17,9 @@ from apache_beam.io.filesystems import FileSystems
 
 from pipeline import publish
 from pipeline.manifest import build_manifest, collect_metrics, render_summary
-from pipeline.options import RunOptions, beam_pipeline_options
+from pipeline.options import RunOptions, beam_pipeline_options, parse_timestamp
 from pipeline.progress import Progress
-from transforms.ingest import ReadMeetingArtifacts, fingerprint_uri
+from transforms.ingest import MeetingSelection, ReadMeetingArtifacts
 from transforms.revocation import TombstonesForRun
 from transforms.schemas import AUDIT_DATASET, DEAD_LETTER_DATASET, SEGMENT_DATASETS, TOMBSTONE_DATASET
 from transforms.tally import RunTally
@@ -35,6 +35,7 @@ EXIT_VALIDATION = 3
 TALLY_FILE = "_tally.json"
 LEDGER_ERRORS_FILE = "_ledger_errors.jsonl"
 BATCH_VALIDATION_FILE = "_validation_batches.json"
+DATES_FILE = "_dates.json"
 
 
 class RunFailed(Exception):
@@ -54,22 +55,34 @@ def _write_single(pcoll, uri: str, label: str):
     return pcoll | label >> beam.io.WriteToText(uri, shard_name_template="", num_shards=1)
 
 
-def build_pipeline(pipeline: beam.Pipeline, options: RunOptions) -> None:
+def build_pipeline(pipeline: beam.Pipeline, options: RunOptions,
+                   changed_since: Optional[datetime] = None) -> None:
     """Attach every stage of one run to ``pipeline``, writing under the run's staging area."""
     from transforms.consent.gate import GateOnConsent
+    from transforms.consent.ledger import ERRORS, EVENTS, ReadConsentLedger
     from transforms.redaction.transform import RedactPii
     from transforms.validate import ValidateOutput
 
     config = options.config
     stage_root = publish.staging_root(options.output_uri, options.run_id)
     run_folder = publish.run_dir(stage_root, options.run_id)
+    selection = MeetingSelection(
+        dates=frozenset(options.selected_dates) if options.selected_dates is not None else None,
+        changed_since=changed_since)
 
-    ingested = pipeline | "ReadMeetingArtifacts" >> ReadMeetingArtifacts(options.input_uri, config.ingest)
+    ledger = pipeline | "ReadConsentLedger" >> ReadConsentLedger(options.consent_uri)
+    changed_subjects = None
+    if changed_since is not None:
+        changed_subjects = ledger[EVENTS] | "ConsentChangedSubjects" >> beam.FlatMap(
+            _changed_subject, changed_since, options.as_of) | "DistinctChangedSubjects" >> beam.Distinct()
+    ingested = pipeline | "ReadMeetingArtifacts" >> ReadMeetingArtifacts(
+        options.input_uri, config.ingest, selection, changed_subjects)
     gated = {
         "meetings": ingested["meetings"],
         "artifacts": ingested["artifacts"],
         "dead_letters": ingested["dead_letters"],
-    } | "GateOnConsent" >> GateOnConsent(options.consent_uri, options.as_of, config.consent)
+        "ledger_events": ledger[EVENTS],
+    } | "GateOnConsent" >> GateOnConsent(None, options.as_of, config.consent)
     redacted = gated["gated"] | "RedactPii" >> RedactPii(
         config_path=config.redaction.config_path or None,
         pseudonym_key=options.pseudonym_key,
@@ -85,23 +98,25 @@ def build_pipeline(pipeline: beam.Pipeline, options: RunOptions) -> None:
         rows[kind] = (
             segments
             | f"Select[{kind}]" >> beam.Filter(lambda s, k=kind: s.kind == k)
-            | f"Rows[{kind}]" >> beam.Map(segment_row)
+            | f"Rows[{kind}]" >> beam.Map(lambda s: (s.meeting_date, segment_row(s)))
         )
-    rows[AUDIT_DATASET] = decisions | "AuditRows" >> beam.Map(audit_row, options.run_id)
+    run_date = options.run_date
+    rows[AUDIT_DATASET] = decisions | "AuditRows" >> beam.Map(lambda d: (run_date, audit_row(d, options.run_id)))
     rows[DEAD_LETTER_DATASET] = ingested["dead_letters"] | "DeadLetterRows" >> beam.Map(
-        dead_letter_row, options.run_id)
+        lambda d: (run_date, dead_letter_row(d, options.run_id)))
 
-    report = rows | "ValidateOutput" >> ValidateOutput(
-        suites_dir=config.validation.suites_dir or None,
-        batch_rows=config.validation.batch_rows,
-        run_id=options.run_id,
-    )
+    report = {name: dated | f"Undate[{name}]" >> beam.Values() for name, dated in rows.items()} | (
+        "ValidateOutput" >> ValidateOutput(
+            suites_dir=config.validation.suites_dir or None,
+            batch_rows=config.validation.batch_rows,
+            run_id=options.run_id,
+        ))
     _write_single(report | "ReportJson" >> beam.Map(lambda r: json.dumps(r.to_dict(), sort_keys=True)),
                   f"{run_folder}/{BATCH_VALIDATION_FILE}", "WriteBatchValidation")
     tombstones = {"decisions": gated["decisions"], "meetings": ingested["meetings"]} | (
         "TombstonesForRun" >> TombstonesForRun(options.output_uri, options.run_id))
-    {**rows, TOMBSTONE_DATASET: tombstones} | "WriteParquet" >> WriteParquet(
-        stage_root, options.run_date, options.run_id)
+    rows[TOMBSTONE_DATASET] = tombstones | "DateTombstones" >> beam.Map(lambda row: (run_date, row))
+    rows | "WriteParquet" >> WriteParquet(stage_root, options.run_id)
 
     tally = {
         "artifacts": ingested["artifacts"],
@@ -112,13 +127,41 @@ def build_pipeline(pipeline: beam.Pipeline, options: RunOptions) -> None:
         "segments": segments,
     } | "RunTally" >> RunTally()
     _write_single(tally, f"{run_folder}/{TALLY_FILE}", "WriteTally")
-    _write_single(gated["ledger_errors"] | "LedgerErrorJson" >> beam.Map(_record_json),
+    _write_single(ingested["dates"] | "DatesList" >> beam.combiners.ToList()
+                  | "DatesJson" >> beam.Map(lambda dates: json.dumps(sorted(dates))),
+                  f"{run_folder}/{DATES_FILE}", "WriteDates")
+    _write_single(ledger[ERRORS] | "LedgerErrorJson" >> beam.Map(_record_json),
                   f"{run_folder}/{LEDGER_ERRORS_FILE}", "WriteLedgerErrors")
+
+
+def _changed_subject(event, since: datetime, as_of: datetime):
+    """A ledger subject whose consent state changed in (since, as_of]: a new event or an expiry."""
+    changed = since < event.effective_at <= as_of
+    expires_at = getattr(event, "expires_at", None)
+    if expires_at is not None and since < expires_at <= as_of:
+        changed = True
+    if changed:
+        yield event.subject_key
 
 
 def _read_jsonl(uri: str) -> List[dict]:
     text = publish.read_text(uri) or ""
     return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def resolve_since(since: Optional[str], output: str) -> Optional[datetime]:
+    """The --since watermark: an explicit time, or the watermark of the last published run.
+
+    With no earlier published run, ``last-success`` means everything (None).
+    """
+    if not since:
+        return None
+    if since != "last-success":
+        return parse_timestamp(since, "--since")
+    for manifest in reversed(publish.published_manifests(output)):
+        if manifest.get("status") == "published" and manifest.get("watermark"):
+            return parse_timestamp(manifest["watermark"], "watermark")
+    return None
 
 
 def _check_inputs(options: RunOptions) -> None:
@@ -141,6 +184,9 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
     started = datetime.now(timezone.utc)
     _check_inputs(options)
     output = options.output_uri
+    publish.recover_interrupted_publishes(output)
+    publish.claim_staging(output, options.run_id)
+    changed_since = resolve_since(options.since, output)
     stage_root = publish.staging_root(output, options.run_id)
     run_folder = publish.run_dir(stage_root, options.run_id)
 
@@ -148,7 +194,7 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
     pipeline_options = beam_pipeline_options(options.beam_args)
     try:
         pipeline = beam.Pipeline(options=pipeline_options)
-        build_pipeline(pipeline, options)
+        build_pipeline(pipeline, options, changed_since)
         result = pipeline.run()
         result.wait_until_finish()
     except Exception as exc:
@@ -167,8 +213,15 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
                         "nothing published")
     tally = json.loads(tally_json)
     batch_report = ValidationReport.from_dict(json.loads(batch_json))
+    dates = json.loads(publish.read_text(f"{run_folder}/{DATES_FILE}") or "[]")
     history = publish.published_manifests(output)
     manifest = build_manifest(options, started, tally, metrics, stage_root, ledger_errors)
+    manifest["selection"] = {
+        "dates": list(options.selected_dates) if options.selected_dates is not None else "all",
+        "since": changed_since.isoformat() if changed_since else None,
+        "processed_dates": dates,
+    }
+    manifest["watermark"] = started.isoformat()
 
     if ledger_errors:
         from transforms.consent.events import LedgerErrorRecord
@@ -209,7 +262,7 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
     manifest.update(status="published", exit_code=EXIT_PUBLISHED,
                     finished_at=datetime.now(timezone.utc).isoformat())
     _finish_run_folder(run_folder, manifest, report, history)
-    publish.publish_staged_run(output, options.run_id)
+    publish.publish_staged_run(output, options.run_id, replace_dates=dates)
     write_index(output)
     progress.summary(render_summary(manifest, output=output))
     return EXIT_PUBLISHED
@@ -218,7 +271,7 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
 def _finish_run_folder(run_folder: str, manifest: dict, report, history: List[dict]) -> None:
     from pipeline.report import write_run_report
 
-    for name in (TALLY_FILE, BATCH_VALIDATION_FILE, LEDGER_ERRORS_FILE):
+    for name in (TALLY_FILE, BATCH_VALIDATION_FILE, LEDGER_ERRORS_FILE, DATES_FILE):
         path = f"{run_folder}/{name}"
         if FileSystems.exists(path):
             FileSystems.delete([path])

@@ -9,9 +9,12 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import posixpath
-from typing import Iterable, List, Optional, Tuple
+from dataclasses import dataclass
+from datetime import datetime
+from typing import FrozenSet, List, Optional
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -23,6 +26,7 @@ from pipeline.config import IngestLimits
 from transforms.meeting_descriptor import (
     DESCRIPTOR_NAME,
     MeetingDescriptorError,
+    meeting_date,
     parse_meeting_descriptor,
     resolve_artifact_path,
 )
@@ -79,7 +83,6 @@ def _normalise_root(input_uri: str) -> str:
 
 def _dead_letter(meeting_id: str, artifact_id: Optional[str], uri: str, reason: DeadLetterReason,
                  error_class: str, kind: Optional[str] = None) -> DeadLetter:
-    Metrics.counter("ingest", f"dead_letter.{reason.value}").inc()
     return DeadLetter(
         meeting_id=meeting_id,
         artifact_id=artifact_id,
@@ -114,12 +117,34 @@ class KeyByMeetingFolder(beam.DoFn):
         yield folder, metadata
 
 
-class PlanMeetingFn(beam.DoFn):
-    """(folder, [FileMetadata]) → Meeting + parse work items, skipped files and dead letters."""
+@dataclass(frozen=True)
+class MeetingSelection:
+    """Which meetings a run processes, by the UTC date they started on.
 
-    def __init__(self, root: str, limits: IngestLimits):
+    ``dates`` None means every date. ``changed_since`` (``--since last-success``) keeps only
+    dates with a meeting whose files changed after it, or whose consent subjects have ledger
+    events taking effect (or expiring) after it; every meeting of a selected date is then
+    reprocessed, so the date's partition can be replaced whole.
+    """
+
+    dates: Optional[FrozenSet[str]] = None
+    changed_since: Optional[datetime] = None
+
+
+_MEETING, _WORK, _DEAD, _SKIP, _CHANGE = "meeting", "work", "dead", "skip", "change"
+
+
+class PlanMeetingFn(beam.DoFn):
+    """(folder, [FileMetadata]) → (tag, meeting date, record) for every file of the meeting.
+
+    Tags: meeting, work (a file to parse), dead (a dead letter), skip, change (the meeting's
+    files changed after ``changed_since``). Malformed meetings have no date (always selected).
+    """
+
+    def __init__(self, root: str, limits: IngestLimits, selection: MeetingSelection):
         self._root = root
         self._limits = limits
+        self._selection = selection
 
     def process(self, element):
         folder, metadatas = element
@@ -141,17 +166,24 @@ class PlanMeetingFn(beam.DoFn):
             if not uris:
                 uris = [folder_uri + DESCRIPTOR_NAME]
             for uri in uris:
-                yield beam.pvalue.TaggedOutput(
-                    TAG_DEAD_LETTERS,
-                    _dead_letter(meeting_id, None, uri, DeadLetterReason.MALFORMED_MEETING, error_class))
+                yield _DEAD, None, _dead_letter(meeting_id, None, uri, DeadLetterReason.MALFORMED_MEETING,
+                                                error_class)
             return
+        date = meeting_date(meeting)
+        all_files = [descriptor, *files.values()]
+        if self._selection.dates is not None and date not in self._selection.dates:
+            for metadata in all_files:
+                yield _SKIP, date, _not_selected(meeting.meeting_id, metadata.path)
+            return
+        if self._selection.changed_since is not None:
+            since = self._selection.changed_since.timestamp()
+            if any((m.last_updated_in_seconds or 0) > since for m in all_files):
+                yield _CHANGE, date, meeting.meeting_id
         if meeting.meeting_id != folder:
             Metrics.counter("ingest", "meeting_id_folder_mismatch").inc()
-        Metrics.counter("ingest", "meetings").inc()
-        yield beam.pvalue.TaggedOutput(TAG_MEETINGS, meeting)
-        yield beam.pvalue.TaggedOutput(
-            TAG_SKIPPED,
-            SkippedFile(meeting.meeting_id, fingerprint_uri(descriptor.path), SkipReason.MEETING_DESCRIPTOR, "json"))
+        yield _MEETING, date, meeting
+        yield _SKIP, date, SkippedFile(meeting.meeting_id, fingerprint_uri(descriptor.path),
+                                       SkipReason.MEETING_DESCRIPTOR, "json")
         claimed = set()
         for declaration in meeting.artifacts:
             relative = resolve_artifact_path(declaration.path)
@@ -169,16 +201,48 @@ class PlanMeetingFn(beam.DoFn):
             if relative is not None:
                 claimed.add(relative)
             if rejection:
-                yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
-                    meeting.meeting_id, declaration.artifact_id, uri, rejection[0], rejection[1], kind))
+                yield _DEAD, date, _dead_letter(meeting.meeting_id, declaration.artifact_id, uri,
+                                                rejection[0], rejection[1], kind)
                 continue
-            yield meeting, declaration, files[relative]
+            yield _WORK, date, (meeting, declaration, files[relative])
         for relative, metadata in sorted(files.items()):
             if relative not in claimed:
-                Metrics.counter("ingest", "skipped_undeclared").inc()
+                yield _SKIP, date, SkippedFile(meeting.meeting_id, fingerprint_uri(metadata.path),
+                                               SkipReason.UNDECLARED, _extension(metadata.path))
+
+
+def _not_selected(meeting_id: str, uri: str) -> SkippedFile:
+    return SkippedFile(meeting_id, fingerprint_uri(uri), SkipReason.NOT_SELECTED, _extension(uri))
+
+
+class RouteSelectedFn(beam.DoFn):
+    """Send planned records of selected dates on; turn the others into NOT_SELECTED skips."""
+
+    def process(self, planned, selected_dates=None):
+        tag, date, record = planned
+        if tag == _CHANGE:
+            return
+        if date is not None and selected_dates is not None and date not in selected_dates:
+            # Account for each file of the meeting once, as not selected. Dead letters that
+            # stand for no file of the folder (missing, escaping, duplicate) simply vanish.
+            if tag == _WORK:
+                yield beam.pvalue.TaggedOutput(TAG_SKIPPED, _not_selected(record[0].meeting_id, record[2].path))
+            elif tag == _SKIP:
+                yield beam.pvalue.TaggedOutput(TAG_SKIPPED, dataclasses.replace(record, reason=SkipReason.NOT_SELECTED))
+            elif tag == _DEAD and record.reason is DeadLetterReason.UNKNOWN_KIND:
                 yield beam.pvalue.TaggedOutput(TAG_SKIPPED, SkippedFile(
-                    meeting.meeting_id, fingerprint_uri(metadata.path), SkipReason.UNDECLARED,
-                    _extension(metadata.path)))
+                    record.meeting_id, record.source_fingerprint, SkipReason.NOT_SELECTED, record.extension))
+            return
+        if tag == _MEETING:
+            Metrics.counter("ingest", "meetings").inc()
+            yield beam.pvalue.TaggedOutput(TAG_MEETINGS, record)
+        elif tag == _DEAD:
+            Metrics.counter("ingest", f"dead_letter.{record.reason.value}").inc()
+            yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, record)
+        elif tag == _SKIP:
+            yield beam.pvalue.TaggedOutput(TAG_SKIPPED, record)
+        else:
+            yield record
 
 
 def build_artifact(meeting: Meeting, declaration: ArtifactDeclaration, uri: str, payload: bytes,
@@ -257,15 +321,18 @@ class ParseArtifactFn(beam.DoFn):
             payload = read_bounded(uri, self._limits.max_file_bytes)
             artifact = build_artifact(meeting, declaration, uri, payload, self._limits)
         except ArtifactRejected as rejected:
+            Metrics.counter("ingest", f"dead_letter.{rejected.reason.value}").inc()
             yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
                 meeting.meeting_id, declaration.artifact_id, uri, rejected.reason, rejected.error_class, kind))
             return
         except OSError as exc:
+            Metrics.counter("ingest", "dead_letter.read_error").inc()
             yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
                 meeting.meeting_id, declaration.artifact_id, uri, DeadLetterReason.READ_ERROR,
                 type(exc).__name__, kind))
             return
         except Exception as exc:  # a parser bug must not crash the run nor lose the file
+            Metrics.counter("ingest", "dead_letter.internal_error").inc()
             yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, _dead_letter(
                 meeting.meeting_id, declaration.artifact_id, uri, DeadLetterReason.INTERNAL_ERROR,
                 type(exc).__name__, kind))
@@ -278,12 +345,20 @@ class ParseArtifactFn(beam.DoFn):
 
 
 class ReadMeetingArtifacts(beam.PTransform):
-    """PBegin → {'artifacts', 'meetings', 'dead_letters', 'skipped'}."""
+    """PBegin → {'artifacts', 'meetings', 'dead_letters', 'skipped', 'dates'}.
 
-    def __init__(self, input_uri: str, limits: IngestLimits):
+    ``dates`` holds the meeting dates this run processes (one element each). With
+    ``selection.changed_since`` set, ``changed_subjects`` (ledger subject keys whose consent
+    changed after it) also marks the dates of the meetings they concern as changed.
+    """
+
+    def __init__(self, input_uri: str, limits: IngestLimits, selection: MeetingSelection = MeetingSelection(),
+                 changed_subjects: Optional[beam.PCollection] = None):
         super().__init__()
         self._root = _normalise_root(input_uri)
         self._limits = limits
+        self._selection = selection
+        self._changed_subjects = changed_subjects
 
     def expand(self, pbegin):
         keyed = (
@@ -296,20 +371,47 @@ class ReadMeetingArtifacts(beam.PTransform):
         planned = (
             keyed.keyed
             | "GroupFilesByMeeting" >> beam.GroupByKey()
-            | "PlanMeetings" >> beam.ParDo(PlanMeetingFn(self._root, self._limits)).with_outputs(
-                TAG_MEETINGS, TAG_DEAD_LETTERS, TAG_SKIPPED, main="work")
+            | "PlanMeetings" >> beam.ParDo(PlanMeetingFn(self._root, self._limits, self._selection))
         )
+        side_inputs = {}
+        if self._selection.changed_since is not None:
+            selected = self._changed_dates(planned)
+            side_inputs["selected_dates"] = beam.pvalue.AsList(selected)
+        else:
+            selected = planned | "PlannedDates" >> beam.FlatMap(
+                lambda p: [p[1]] if p[0] == _MEETING else []) | "DistinctDates" >> beam.Distinct()
+        routed = planned | "RouteSelected" >> beam.ParDo(RouteSelectedFn(), **side_inputs).with_outputs(
+            TAG_MEETINGS, TAG_DEAD_LETTERS, TAG_SKIPPED, main="work")
         parsed = (
-            planned.work
+            routed.work
             | "SpreadParseWork" >> beam.Reshuffle()
             | "ParseArtifacts" >> beam.ParDo(ParseArtifactFn(self._limits)).with_outputs(
                 TAG_DEAD_LETTERS, main="artifacts")
         )
-        dead_letters = (planned[TAG_DEAD_LETTERS], parsed[TAG_DEAD_LETTERS]) | "AllIngestDeadLetters" >> beam.Flatten()
-        skipped = (keyed[TAG_SKIPPED], planned[TAG_SKIPPED]) | "AllSkipped" >> beam.Flatten()
+        dead_letters = (routed[TAG_DEAD_LETTERS], parsed[TAG_DEAD_LETTERS]) | "AllIngestDeadLetters" >> beam.Flatten()
+        skipped = (keyed[TAG_SKIPPED], routed[TAG_SKIPPED]) | "AllSkipped" >> beam.Flatten()
         return {
             "artifacts": parsed.artifacts,
-            "meetings": planned[TAG_MEETINGS],
+            "meetings": routed[TAG_MEETINGS],
             TAG_DEAD_LETTERS: dead_letters,
             TAG_SKIPPED: skipped,
+            "dates": selected,
         }
+
+    def _changed_dates(self, planned):
+        """Dates whose meetings changed on disk, or whose consent subjects changed in the ledger."""
+        from transforms.consent.gate import meeting_subject_keys
+
+        by_files = planned | "FileChangedDates" >> beam.FlatMap(lambda p: [p[1]] if p[0] == _CHANGE else [])
+        changes = [by_files]
+        if self._changed_subjects is not None:
+            routes = planned | "MeetingSubjectRoutes" >> beam.FlatMap(
+                lambda p: [(key, p[1]) for key, _ in meeting_subject_keys(p[2])] if p[0] == _MEETING else [])
+            by_consent = (
+                {"dates": routes, "changed": self._changed_subjects | "KeyChanged" >> beam.Map(lambda k: (k, True))}
+                | "JoinChangedSubjects" >> beam.CoGroupByKey()
+                | "ConsentChangedDates" >> beam.FlatMap(
+                    lambda kv: set(kv[1]["dates"]) if list(kv[1]["changed"]) else ())
+            )
+            changes.append(by_consent)
+        return changes | "ChangedDates" >> beam.Flatten() | "DistinctChangedDates" >> beam.Distinct()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Mapping, Optional, Tuple
 
 from transforms.records import ArtifactDeclaration, Meeting, MeetingCategory, Participant
@@ -104,6 +104,14 @@ def parse_meeting_descriptor(payload: bytes, folder_uri: str = "") -> Meeting:
 def _check_unique(values, field_name: str) -> None:
     if len(set(values)) != len(values):
         raise MeetingDescriptorError(f"{field_name} has duplicates")
+
+
+def meeting_date(meeting: Meeting) -> str:
+    """The UTC calendar date a meeting started on: the partition its published rows go to."""
+    started = datetime.fromisoformat(meeting.started_at.replace("Z", "+00:00"))
+    if started.tzinfo is not None:
+        started = started.astimezone(timezone.utc)
+    return started.date().isoformat()
 
 
 def resolve_artifact_path(declared_path: str) -> Optional[str]:

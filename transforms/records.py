@@ -64,6 +64,7 @@ class SkipReason(str, enum.Enum):
     """Input files that are deliberately not artifacts."""
 
     UNDECLARED = "undeclared"            # a file in the meeting folder meeting.json does not list
+    NOT_SELECTED = "not_selected"        # the meeting's date is outside this run's selection
     OUTSIDE_MEETING_FOLDER = "outside_meeting_folder"  # a file directly under the input root
     MEETING_DESCRIPTOR = "meeting_descriptor"  # meeting.json itself
 
@@ -221,3 +222,4 @@ class RedactedSegment:
     derived_from: Tuple[str, ...]
     source_fingerprint: str
     residual_findings: Tuple[Tuple[str, int], ...] = field(default=())
+    meeting_date: str = ""           # YYYY-MM-DD (UTC) the meeting started: the row's partition

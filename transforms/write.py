@@ -6,9 +6,14 @@ here so that validation and writing see exactly the same rows.
 from __future__ import annotations
 
 import hashlib
+import zlib
 from typing import Dict
 
 import apache_beam as beam
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
 
 from transforms.records import ConsentDecision, DeadLetter, RedactedSegment
 from transforms.schemas import DATASET_SCHEMAS
@@ -73,30 +78,77 @@ def dead_letter_row(dead_letter: DeadLetter, run_id: str) -> dict:
     }
 
 
-def dataset_prefix(root: str, dataset: str, run_date: str, run_id: str) -> str:
-    return f"{root.rstrip('/')}/datasets/{dataset}/run_date={run_date}/part-{run_id}"
+def partition_path(dataset: str, run_date: str) -> str:
+    return f"datasets/{dataset}/run_date={run_date}"
+
+
+_ID_COLUMNS = ("segment_id", "decision_id", "dead_letter_id", "tombstone_id")
+
+
+def _shard_of(row: dict, shards: int) -> int:
+    for column in _ID_COLUMNS:
+        if column in row:
+            return zlib.crc32(str(row[column]).encode("utf-8")) % shards
+    return 0
+
+
+class _WritePartitionShardFn(beam.DoFn):
+    """((dataset, run_date, shard), rows) → one Parquet file, written in row groups.
+
+    File names are deterministic, so a retried bundle overwrites its own earlier attempt.
+    """
+
+    def __init__(self, root: str, run_id: str, row_group_rows: int = 20_000):
+        self._root = root
+        self._run_id = run_id
+        self._row_group_rows = row_group_rows
+
+    def process(self, element):
+        (dataset, run_date, shard), rows = element
+        schema = DATASET_SCHEMAS[dataset]
+        path = f"{self._root}/{partition_path(dataset, run_date)}/part-{self._run_id}-{shard:05d}.parquet"
+        written = 0
+        with FileSystems.create(path) as handle:
+            writer = pq.ParquetWriter(handle, schema, compression="zstd")
+            batch: list = []
+            for row in rows:
+                batch.append(row)
+                if len(batch) >= self._row_group_rows:
+                    writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                    written += len(batch)
+                    batch = []
+            if batch:
+                writer.write_table(pa.Table.from_pylist(batch, schema=schema))
+                written += len(batch)
+            writer.close()
+        Metrics.counter("write", f"rows.{dataset}").inc(written)
+        Metrics.counter("write", "files").inc()
+        yield path
 
 
 class WriteParquet(beam.PTransform):
-    """{dataset: PCollection[row dict]} → Parquet files under ``staging_root``.
+    """{dataset: PCollection[(run_date, row dict)]} → Parquet under ``staging_root``.
 
-    Returns {dataset: PCollection[written file path]}. Empty datasets still get one file with
-    the schema, so readers always find every dataset of a published run.
+    Each row lands in ``datasets/<dataset>/run_date=<run_date>/part-<run_id>-<shard>.parquet``;
+    the partition is chosen per row, so one run can rewrite several dates. Rows are spread
+    over ``shards`` files per partition by a hash of their id. Returns PCollection[path].
     """
 
-    def __init__(self, staging_root: str, run_date: str, run_id: str):
+    def __init__(self, staging_root: str, run_id: str, shards: int = 1):
         super().__init__()
-        self._root = staging_root
-        self._run_date = run_date
+        self._root = staging_root.rstrip("/")
         self._run_id = run_id
+        self._shards = max(1, int(shards))
 
     def expand(self, rows_by_dataset: Dict[str, beam.PCollection]):
-        written = {}
+        keyed = []
         for dataset, rows in sorted(rows_by_dataset.items()):
-            written[dataset] = rows | f"Write[{dataset}]" >> beam.io.WriteToParquet(
-                dataset_prefix(self._root, dataset, self._run_date, self._run_id),
-                schema=DATASET_SCHEMAS[dataset],
-                file_name_suffix=".parquet",
-                codec="zstd",
-            )
-        return written
+            keyed.append(rows | f"Key[{dataset}]" >> beam.Map(
+                lambda dated, name=dataset, shards=self._shards: (
+                    (name, dated[0], _shard_of(dated[1], shards)), dated[1])))
+        return (
+            keyed
+            | "AllRows" >> beam.Flatten()
+            | "GroupByPartitionShard" >> beam.GroupByKey()
+            | "WritePartitionShards" >> beam.ParDo(_WritePartitionShardFn(self._root, self._run_id))
+        )

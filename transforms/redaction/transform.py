@@ -13,6 +13,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import TaggedOutput
 
+from transforms.meeting_descriptor import meeting_date
 from transforms.records import (
     PURPOSE_AI_TRAINING,
     ConsentDecision,
@@ -99,6 +100,7 @@ class _RedactArtifactFn(beam.DoFn):
                     derived_from=tuple(artifact.derived_from),
                     source_fingerprint=artifact.fingerprint,
                     residual_findings=residual_scan(result.text),
+                    meeting_date=meeting_date(meeting),
                 ))
 
 

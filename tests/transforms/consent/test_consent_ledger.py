@@ -210,3 +210,15 @@ def test_ledger_error_line():
     assert ledger_error_line(errors) == "consent ledger error: a.jsonl row 3: unknown_field (and 2 more ledger errors)"
     assert ledger_error_line(errors[:1]) == "consent ledger error: b.csv row 2: invalid_field:status"
     assert ledger_error_line([]) == ""
+
+
+def test_gzipped_jsonl(tmp_path):
+    import gzip
+
+    plain = tmp_path / "ledger.jsonl"
+    write_ledger(EVENTS, str(plain))
+    packed = tmp_path / "ledger.jsonl.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes()))
+    assert by_id(load_ledger_events(str(packed))) == EVENTS
+    with TestPipeline() as p:
+        assert_that((p | ReadConsentLedger(str(packed)))["events"], equal_to(EVENTS))

@@ -56,6 +56,8 @@ class PhoneNumberRecognizer(LocalRecognizer):
         if len(groups) == 1:
             # a bare run of digits: phone-like only at 10+ digits or with a "+"
             return 0.6 if digits >= 10 or number.startswith("+") else 0.0
+        if len(groups) == 2 and "." in separators:
+            return 0.0              # a decimal number, not a phone number
         if len({s for s in separators if s not in ("(", ")")}) > 2:
             return 0.0
         return 0.75 if digits >= 9 else 0.6

@@ -13,6 +13,7 @@ import re
 from typing import List, Optional, Tuple
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
+from spacy.lang.en.stop_words import STOP_WORDS
 
 _W = r"[^\W\d_][\w'’.\-]*"                  # a word starting with a letter
 _CAP = r"(?:[A-ZÀ-ÖØ-ÞĀ-ſΑ-ΩΆ-ΏА-Я][\w'’.\-]*)"  # a capitalised word (Latin/Greek/Cyrillic)
@@ -64,12 +65,12 @@ _CORE_PATTERNS: Tuple[Tuple[str, float], ...] = (
     # Apt. 441 / Suite 992
     (_UNIT, 0.6),
 )
+_UNIT_START = re.compile(_UNIT, re.IGNORECASE)
 _CORES = tuple((re.compile(p), s) for p, s in _CORE_PATTERNS)
 _CORES_CASELESS = tuple((re.compile(p, re.IGNORECASE), s) for p, s in _CORE_PATTERNS)
 
 _LEAD_IN = re.compile(
     rf"(?:^|(?<=[\n:>])|(?<=\bat[ \t])|(?<=\bto[ \t])|(?<=\bis[ \t])|(?<=\bin[ \t])|(?<=\bon[ \t])|(?<=\bwith[ \t]))[ \t]*(?P<lead>(?:{_CAP}[ \t]+){{1,2}})$")
-_LEAD_IN_CASELESS = re.compile(_LEAD_IN.pattern, re.IGNORECASE)
 _CORNER = re.compile(r"(?i)\b(?:the[ \t]+)?corner[ \t]+of[ \t]+$")
 _JOIN = re.compile(r"[ \t]+(?:and|&)[ \t]+$")
 _CROSS_STREET = re.compile(rf"\b{_CAP}[ \t]+(?:and|&)[ \t]+$")   # "Main and 5th Street" intersections
@@ -148,7 +149,9 @@ class StreetAddressRecognizer(LocalRecognizer):
             if not length:
                 break
             end = m.start("seg") + length
-            lines += 0 if space_only else 1
+            # a new line/comma part, or a unit designator on the same line, is address layout
+            if not space_only or _UNIT_START.match(seg.strip()):
+                lines += 1
             if not complete or length < len(m.group("seg").rstrip()):
                 break
         return end, lines
@@ -166,6 +169,8 @@ class StreetAddressRecognizer(LocalRecognizer):
                 start, end = m.start(), m.end()
                 if end - start < 3:
                     continue
+                if caseless and score < 0.5 and any(w in STOP_WORDS for w in m.group(0).split()):
+                    continue        # "my address is 12": in lower-case text only layout tells streets apart
                 new_end, lines = self._extend(text, end, caseless)
                 needed_lines = 2 if score < 0.5 else 1
                 if score < 0.6 and lines < needed_lines and not self._context_before(text, start):
@@ -186,10 +191,9 @@ class StreetAddressRecognizer(LocalRecognizer):
     def _join_and_lead(text: str, spans: List[Tuple[int, int, float]], caseless: bool) -> List[Tuple[int, int, float]]:
         """Join "A and B" intersections, take "the corner of" and capitalised lead-in words."""
         out: List[Tuple[int, int, float]] = []
-        lead_in = _LEAD_IN_CASELESS if caseless else _LEAD_IN
         for start, end, score in sorted(spans):
-            if text[start].isdigit():
-                lead = lead_in.search(text, max(0, start - 40), start)
+            if text[start].isdigit() and not caseless:   # lower-case words cannot be told apart
+                lead = _LEAD_IN.search(text, max(0, start - 40), start)
                 if lead:
                     start = lead.start("lead")
             cross = _CROSS_STREET.search(text, max(0, start - 40), start)
