@@ -31,8 +31,11 @@ def _outcome(spec: ExpectationSpec, success: bool, elements: int, unexpected: in
 
 def check_conservation(spec: ExpectationSpec, manifest: Mapping[str, Any]) -> ExpectationOutcome:
     """Per kind: ingested == published + dropped + dead_lettered. Missing counts fail closed."""
-    artifacts = (manifest.get("counts") or {}).get("artifacts")
-    if not isinstance(artifacts, Mapping) or not artifacts:
+    counts = manifest.get("counts") or {}
+    artifacts = counts.get("artifacts")
+    files = counts.get("files") or {}
+    read_any = (files.get("parsed") or 0) + (files.get("dead_lettered") or 0) > 0
+    if not isinstance(artifacts, Mapping) or (not artifacts and read_any):
         return _outcome(spec, False, 0, 1, (), "counts.artifacts missing")
     bad: List[str] = []
     notes: List[str] = []

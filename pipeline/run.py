@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime, timezone
 from typing import Dict, List, Optional
 
@@ -56,7 +56,7 @@ def _write_single(pcoll, uri: str, label: str):
 
 
 def build_pipeline(pipeline: beam.Pipeline, options: RunOptions,
-                   changed_since: Optional[datetime] = None) -> None:
+                   changed_since: Optional[Watermark] = None) -> None:
     """Attach every stage of one run to ``pipeline``, writing under the run's staging area."""
     from transforms.consent.gate import GateOnConsent
     from transforms.consent.ledger import ERRORS, EVENTS, ReadConsentLedger
@@ -68,13 +68,13 @@ def build_pipeline(pipeline: beam.Pipeline, options: RunOptions,
     run_folder = publish.run_dir(stage_root, options.run_id)
     selection = MeetingSelection(
         dates=frozenset(options.selected_dates) if options.selected_dates is not None else None,
-        changed_since=changed_since)
+        changed_since=changed_since.files if changed_since else None)
 
     ledger = pipeline | "ReadConsentLedger" >> ReadConsentLedger(options.consent_uri)
     changed_subjects = None
     if changed_since is not None:
         changed_subjects = ledger[EVENTS] | "ConsentChangedSubjects" >> beam.FlatMap(
-            _changed_subject, changed_since, options.as_of) | "DistinctChangedSubjects" >> beam.Distinct()
+            _changed_subject, changed_since.consent, options.as_of) | "DistinctChangedSubjects" >> beam.Distinct()
     ingested = pipeline | "ReadMeetingArtifacts" >> ReadMeetingArtifacts(
         options.input_uri, config.ingest, selection, changed_subjects)
     gated = {
@@ -149,7 +149,18 @@ def _read_jsonl(uri: str) -> List[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
-def resolve_since(since: Optional[str], output: str) -> Optional[datetime]:
+@dataclass(frozen=True)
+class Watermark:
+    """What a run covered: files listed before ``files``, consent effective up to ``consent``."""
+
+    files: datetime
+    consent: datetime
+
+    def to_dict(self) -> dict:
+        return {"files": self.files.isoformat(), "consent": self.consent.isoformat()}
+
+
+def resolve_since(since: Optional[str], output: str) -> Optional[Watermark]:
     """The --since watermark: an explicit time, or the watermark of the last published run.
 
     With no earlier published run, ``last-success`` means everything (None).
@@ -157,10 +168,13 @@ def resolve_since(since: Optional[str], output: str) -> Optional[datetime]:
     if not since:
         return None
     if since != "last-success":
-        return parse_timestamp(since, "--since")
+        at = parse_timestamp(since, "--since")
+        return Watermark(files=at, consent=at)
     for manifest in reversed(publish.published_manifests(output)):
-        if manifest.get("status") == "published" and manifest.get("watermark"):
-            return parse_timestamp(manifest["watermark"], "watermark")
+        mark = manifest.get("watermark")
+        if manifest.get("status") == "published" and isinstance(mark, dict):
+            return Watermark(files=parse_timestamp(mark["files"], "watermark"),
+                             consent=parse_timestamp(mark["consent"], "watermark"))
     return None
 
 
@@ -218,10 +232,10 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
     manifest = build_manifest(options, started, tally, metrics, stage_root, ledger_errors)
     manifest["selection"] = {
         "dates": list(options.selected_dates) if options.selected_dates is not None else "all",
-        "since": changed_since.isoformat() if changed_since else None,
+        "since": changed_since.to_dict() if changed_since else None,
         "processed_dates": dates,
     }
-    manifest["watermark"] = started.isoformat()
+    manifest["watermark"] = Watermark(files=started, consent=options.as_of).to_dict()
 
     if ledger_errors:
         from transforms.consent.events import LedgerErrorRecord

@@ -5,69 +5,27 @@ The failure paths run on smaller copies of the examples.
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from examples.generate import AS_OF, CANARIES, PUBLISHED_SENTINELS, WITHHELD_SENTINELS
+from examples.generate import CANARIES, PUBLISHED_SENTINELS, WITHHELD_SENTINELS
 from transforms.schemas import DATASET_SCHEMAS, SEGMENT_DATASETS
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / "examples"
-KEY = "test-only-NOT-A-SECRET-0123456789abcdef"
-
-
-def gatekeeper(*args: str, env_overrides=None, check_code=None) -> subprocess.CompletedProcess:
-    env = dict(os.environ, GATEKEEPER_PSEUDONYM_KEY=KEY)
-    for name, value in (env_overrides or {}).items():
-        if value is None:
-            env.pop(name, None)
-        else:
-            env[name] = value
-    proc = subprocess.run([sys.executable, "-m", "pipeline", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
-    if check_code is not None:
-        assert proc.returncode == check_code, (proc.returncode, proc.stderr[-3000:])
-    return proc
-
-
-def run_args(input_dir: Path, ledger: Path, output: Path, *extra: str):
-    return ("run", "--input", str(input_dir), "--consent", str(ledger), "--output", str(output),
-            "--as-of", AS_OF, "--quiet", *extra)
-
-
-def every_output_text(output: Path) -> str:
-    """Everything a reader could see: decoded Parquet (all columns) and every other file."""
-    chunks = []
-    for path in sorted(output.rglob("*")):
-        if not path.is_file():
-            continue
-        if path.suffix == ".parquet":
-            chunks.append(json.dumps(pq.read_table(path).to_pylist(), default=str, ensure_ascii=False))
-        else:
-            chunks.append(path.read_bytes().decode("utf-8", errors="replace"))
-    return "\n".join(chunks)
-
-
-def published_rows(output: Path, dataset: str):
-    rows = []
-    for path in sorted(output.glob(f"datasets/{dataset}/run_date=*/*.parquet")):
-        rows.extend(pq.read_table(path).to_pylist())
-    return rows
-
-
-def tree_digest(output: Path) -> dict:
-    return {str(p.relative_to(output)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(output.rglob("*")) if p.is_file() and not p.name.startswith("_publish")}
+from gatekeeper_cli import (  # noqa: E402  (tests/pipeline is on sys.path under pytest)
+    EXAMPLES,
+    ROOT,
+    every_output_text,
+    gatekeeper,
+    published_rows,
+    run_args,
+    tree_digest,
+)
 
 
 @pytest.fixture(scope="module")
@@ -84,14 +42,19 @@ def _manifest(output: Path) -> dict:
     return json.loads(manifests[0].read_text())
 
 
-def test_run_publishes_every_dataset_with_its_schema(published):
+def test_run_publishes_datasets_by_date_with_their_schemas(published):
     output, _ = published
+    for dataset in SEGMENT_DATASETS:
+        partitions = sorted(p.name for p in output.glob(f"datasets/{dataset}/run_date=*"))
+        assert set(partitions) <= {"run_date=2026-05-20", "run_date=2026-05-21"}, dataset
+    assert (output / "datasets/transcript/run_date=2026-05-20").is_dir()
+    assert (output / "datasets/transcript/run_date=2026-05-21").is_dir()
+    for dataset in ("audit", "dead_letter"):  # per-run records live under the run's date
+        assert list(output.glob(f"datasets/{dataset}/run_date=2026-06-01/*.parquet")), dataset
     for dataset, schema in DATASET_SCHEMAS.items():
-        files = sorted(output.glob(f"datasets/{dataset}/run_date=2026-06-01/*.parquet"))
-        assert files, dataset
-        for path in files:
+        for path in output.glob(f"datasets/{dataset}/run_date=*/*.parquet"):
             assert pq.read_schema(path).remove_metadata().equals(schema), dataset
-    assert not (output / "_staging").exists() or not any((output / "_staging").iterdir())
+    assert not list(output.glob("_staging/*")) and not list(output.glob("_journal/*"))
 
 
 def test_manifest_counts_balance_and_match_the_examples(published):

@@ -38,6 +38,13 @@ from transforms.redaction.recognizers.roster_recognizer import (
 
 logger = logging.getLogger(__name__)
 _ROSTER_CACHE_SIZE = 256
+_ROLE_WORDS = frozenset({
+    "mr", "mrs", "ms", "mx", "dr", "prof", "sir", "madam", "madame", "miss", "mister", "dame", "lord", "lady",
+    "chair", "chairman", "chairwoman", "chairperson", "chairs", "minister", "ministers", "deputy", "president",
+    "vice", "secretary", "speaker", "presiding", "officer", "member", "members", "cabinet", "premier",
+    "commissioner", "director", "professor", "doctor", "judge", "justice", "senator", "governor", "mayor",
+    "councillor", "councilor", "officer", "general", "chief", "executive", "first", "prime", "state",
+})
 _DETERMINER_BEFORE = re.compile(r"\b(?:the|a|an|this|that)[ \t]+$", re.IGNORECASE)
 _NAME_SUFFIX_AFTER = re.compile(r",?[ \t]+(?:PhD|Ph\.D\.|MD|M\.D\.|DDS|DVM|Esq\.?|Jr\.?|Sr\.?|II|III|IV)\b\.?", re.IGNORECASE)
 _TITLE_BEFORE = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame|Miss|Mister|Madam|Rev|Hon)\.?[ \t]+)$", re.IGNORECASE)
@@ -205,7 +212,7 @@ class RedactionEngine:
             for r in results
             if r.entity_type in self._thresholds and r.score >= self._thresholds[r.entity_type] and r.end > r.start
         ]
-        spans = [s for s in spans if not self._determiner_false_person(s, text)]
+        spans = [s for s in spans if not self._determiner_false_person(s, text) and not self._role_only(s, text)]
         spans.sort(key=lambda s: (s.start, -s.end))
         merged: List[List[_Span]] = []
         for span in spans:
@@ -230,6 +237,14 @@ class RedactionEngine:
                 identity = roster.identity_for(text[start:end])
             out.append(_Span(start, end, winner.entity_type, winner.score, identity))
         return out
+
+    @staticmethod
+    def _role_only(span: _Span, text: str) -> bool:
+        """'Chair', 'Mr. Chair', 'Minister': a form of address without a name is not a person."""
+        if span.entity_type != "PERSON" or span.identity is not None:
+            return False
+        words = [w.strip(".,'’").casefold() for w in text[span.start:span.end].split()]
+        return bool(words) and all(w in _ROLE_WORDS for w in words)
 
     @staticmethod
     def _determiner_false_person(span: _Span, text: str) -> bool:

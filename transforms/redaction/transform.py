@@ -7,7 +7,9 @@ type and segments redacted/dropped; nothing logged carries content.
 """
 from __future__ import annotations
 
-from typing import Iterator, List, Optional
+import re
+from dataclasses import replace
+from typing import Dict, Iterator, List, Optional, Set, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -19,11 +21,14 @@ from transforms.records import (
     ConsentDecision,
     DropReason,
     GatedArtifact,
+    Meeting,
+    Participant,
     RedactedSegment,
     Segment,
 )
 from transforms.redaction.config import load_config
 from transforms.redaction.engine import RedactionEngine, RedactionRequest
+from transforms.redaction.normalize import normalize_value
 from transforms.redaction.pseudonyms import Pseudonymizer
 from transforms.redaction.recognizers import KNOWN_RECOGNIZERS
 from transforms.redaction.residual import residual_scan
@@ -31,6 +36,33 @@ from transforms.redaction.residual import residual_scan
 SEGMENTS_TAG = "segments"
 DROPPED_TAG = "dropped"
 METRICS_NAMESPACE = "redaction"
+_GENERIC_LABEL = re.compile(r"(?i)^(?:speaker|participant|unknown|guest|user|host|attendee|caller)[\s_#-]*\d*$")
+
+
+def artifact_roster(meeting: Meeting, segments: Tuple[Segment, ...]) -> Tuple[Participant, ...]:
+    """The meeting roster plus every raw speaker label of the artifact.
+
+    A label that differs from its participant's roster name (``AJ`` for Alice Johnson)
+    becomes one more alias of that participant, so its mentions get the participant's
+    token; a label with no participant becomes a roster entry of its own, whose token is
+    the one ``participant_pseudonym(None, label)`` gives the speaker field.
+    """
+    extra: Dict[str, Set[str]] = {}
+    unknown: Set[str] = set()
+    for segment in segments:
+        label = " ".join((segment.speaker_label or "").split())
+        if not label or _GENERIC_LABEL.match(label) or not normalize_value(label):
+            continue
+        participant = meeting.participant(segment.participant_id)
+        if participant is None:
+            unknown.add(label)
+        elif normalize_value(label) not in (normalize_value(participant.name), normalize_value(participant.email)):
+            extra.setdefault(participant.participant_id, set()).add(label)
+    roster = tuple(
+        replace(p, handles=tuple(p.handles) + tuple(sorted(extra[p.participant_id])))
+        if p.participant_id in extra else p
+        for p in meeting.participants)
+    return roster + tuple(Participant(participant_id=f"label:{label}", name=label) for label in sorted(unknown))
 
 
 class _RedactArtifactFn(beam.DoFn):
@@ -66,7 +98,7 @@ class _RedactArtifactFn(beam.DoFn):
     def process(self, gated: GatedArtifact) -> Iterator:
         meeting, artifact = gated.meeting, gated.artifact
         segments: List[Segment] = list(artifact.segments)
-        roster = tuple(meeting.participants)
+        roster = artifact_roster(meeting, tuple(segments))
         for offset in range(0, len(segments), self._batch_size):
             chunk = segments[offset: offset + self._batch_size]
             requests = [RedactionRequest(s.text, meeting.meeting_id, roster) for s in chunk]

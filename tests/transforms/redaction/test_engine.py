@@ -1,8 +1,6 @@
 import re
 
-import pytest
-
-from tests.transforms.redaction.conftest import ALICE, BOB, KEY, OTHER_KEY, ROSTER
+from tests.transforms.redaction.conftest import ALICE, BOB, OTHER_KEY, ROSTER
 from transforms.records import Participant
 from transforms.redaction.engine import RedactionEngine, RedactionRequest
 from transforms.redaction.residual import PSEUDONYM_PATTERN, is_redaction_token, residual_scan
@@ -138,6 +136,8 @@ def test_meeting_text_without_pii_is_left_alone(engine):
         "We met in 2019-2020 and again on 2021-03-04; about 1,500,000 units at 3.14159 each.",
         "Section 3 of chapter 12 covers item 4 and item 5.",
         "The committee will now take evidence on the Bill.",
+        "Thank you, Mr. Chair. Minister, over to you.",
+        "Yeah, right. Oh, and the ETH amount doesn't change.",
     ]
     for text, result in zip(texts, engine.redact_batch([RedactionRequest(t) for t in texts])):
         assert result.text == text, result.entity_counts

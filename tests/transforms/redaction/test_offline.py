@@ -1,6 +1,5 @@
 import socket
 
-import pytest
 
 from tests.transforms.redaction.conftest import KEY
 from transforms.redaction import offline

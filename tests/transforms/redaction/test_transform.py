@@ -73,3 +73,27 @@ def test_unknown_speaker_label_never_reaches_output():
             lambda s: (bool(PSEUDONYM_PATTERN.fullmatch(s.speaker)), "Zed" in s.text or "Quixote" in s.text,
                        s.consent_event_ids))
         assert_that(checked, equal_to([(True, False, ("ev-meeting",))]))
+
+
+def test_speaker_labels_join_the_roster_for_mentions():
+    from transforms.redaction.transform import artifact_roster
+
+    segments = (
+        Segment("a3:00000", "p-alice", "AJ", None, None, "AJ here. Thanks Quill, and thanks aj!"),
+        Segment("a3:00001", None, "Quill Zappacosta", None, None, "Sure thing."),
+        Segment("a3:00002", None, "Speaker 2", None, None, "The speaker agrees."),
+    )
+    roster = artifact_roster(MEETING, segments)
+    assert [p.participant_id for p in roster] == ["p-alice", "p-bob", "label:Quill Zappacosta"]
+    assert "AJ" in roster[0].handles
+    artifact = Artifact("a3", "m-1", ArtifactKind.TRANSCRIPT, "file:///x/t.vtt", (), "d" * 64, "webvtt", segments)
+    engine = RedactionEngine.load(None, KEY)
+    alice = engine.participant_pseudonym("m-1", ALICE, "AJ")
+    quill = engine.participant_pseudonym("m-1", None, "Quill Zappacosta")
+    with TestPipeline() as p:
+        out = p | beam.Create([GatedArtifact(MEETING, artifact, ("ev",))]) | RedactPii(None, KEY, run_id="r")
+        assert_that(out.segments | beam.Map(lambda s: (s.speaker, s.text)), equal_to([
+            (alice, f"{alice} here. Thanks {quill}, and thanks {alice}!"),
+            (quill, "Sure thing."),
+            (engine.participant_pseudonym("m-1", None, "Speaker 2"), "The speaker agrees."),
+        ]))

@@ -10,7 +10,7 @@ lines (short, capitalised or numeric, no sentence punctuation).
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
+from typing import List, Tuple
 
 from presidio_analyzer import LocalRecognizer, RecognizerResult
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -61,7 +61,7 @@ _CORE_PATTERNS: Tuple[Tuple[str, float], ...] = (
     # Gammelhavn 36 / Grote Baan 477 (street name, number): needs two address lines or a cue
     (rf"\b{_CAP}(?:[ \t]+{_CAP}){{0,2}}[ \t]+\d{{1,5}}[A-Za-z]?\b(?![.,:]\d)", 0.45),
     # a named street without a number: Almeida Street
-    (rf"\b{_CAP}(?:[ \t]+{_CAP}){{0,2}}[ \t]+(?:Street|Avenue|Road|Boulevard|Lane)\b", 0.55),
+    (rf"\b{_CAP}(?:[ \t]+{_CAP}){{0,2}}[ \t]+(?:Street|Avenue|Road|Boulevard|Lane)\b", 0.6),
     # Apt. 441 / Suite 992
     (_UNIT, 0.6),
 )
@@ -71,7 +71,8 @@ _CORES_CASELESS = tuple((re.compile(p, re.IGNORECASE), s) for p, s in _CORE_PATT
 
 _LEAD_IN = re.compile(
     rf"(?:^|(?<=[\n:>])|(?<=\bat[ \t])|(?<=\bto[ \t])|(?<=\bis[ \t])|(?<=\bin[ \t])|(?<=\bon[ \t])|(?<=\bwith[ \t]))[ \t]*(?P<lead>(?:{_CAP}[ \t]+){{1,2}})$")
-_CORNER = re.compile(r"(?i)\b(?:the[ \t]+)?corner[ \t]+of[ \t]+$")
+_CORNER = re.compile(r"(?i)\b(?:the[ \t]+)?corner(?:[ \t]+of)?[ \t]+$")
+_NUMBER_LEAD = re.compile(r"(?:^|(?<=[\n>:]))[ \t]*(?P<lead>\d{1,5}[ \t]+)$")
 _JOIN = re.compile(r"[ \t]+(?:and|&)[ \t]+$")
 _CROSS_STREET = re.compile(rf"\b{_CAP}[ \t]+(?:and|&)[ \t]+$")   # "Main and 5th Street" intersections
 _CONTEXT = re.compile(
@@ -196,6 +197,9 @@ class StreetAddressRecognizer(LocalRecognizer):
                 lead = _LEAD_IN.search(text, max(0, start - 40), start)
                 if lead:
                     start = lead.start("lead")
+            number = _NUMBER_LEAD.search(text, max(0, start - 12), start)
+            if number:                       # "38 124 N. Stadion ...": a leading house number
+                start = number.start("lead")
             cross = _CROSS_STREET.search(text, max(0, start - 40), start)
             if cross:
                 start = cross.start()

@@ -1,0 +1,175 @@
+"""Static checks of the Flex Template: metadata ↔ CLI flags, launcher mapping, Dockerfile.
+
+There is no Docker engine here, so the image is not built; these tests check that what it
+would be built from is consistent with the code.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.cli import _parser
+
+REPO = Path(__file__).resolve().parents[2]
+DEPLOY = REPO / "deploy"
+sys.path.insert(0, str(DEPLOY))
+import flex_template_launcher as launcher  # noqa: E402  (deploy/ is not a package: it ships as a file)
+
+METADATA = json.loads((DEPLOY / "metadata.json").read_text())
+PARAMETERS = {p["name"]: p for p in METADATA["parameters"]}
+DATAFLOW_ARGS = ["--runner=DataflowRunner", "--project=p", "--region=us-central1",
+                 "--temp_location=gs://b/tmp", "--staging_location=gs://b/staging", "--job_name=gk-1",
+                 "--sdk_container_image=us-docker.pkg.dev/p/r/gatekeeper:1"]
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    parser = _parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return sub.choices["run"]
+
+
+def _run_flags():
+    return {option: action for action in _run_parser()._actions for option in action.option_strings}
+
+
+def test_every_parameter_is_documented_and_validated():
+    assert METADATA["name"] and METADATA["description"]
+    for name, parameter in PARAMETERS.items():
+        assert re.fullmatch(r"[a-z][a-z0-9_]*", name)
+        assert parameter["label"] and parameter["helpText"]
+        assert isinstance(parameter["isOptional"], bool)
+        assert parameter["regexes"], f"{name} has no validation"
+        for pattern in parameter["regexes"]:
+            re.compile(pattern)
+
+
+def test_parameters_map_one_to_one_onto_gatekeeper_run_flags():
+    flags = _run_flags()
+    assert set(PARAMETERS) == set(launcher.PARAMETER_FLAGS) | set(launcher.LAUNCHER_PARAMETERS)
+    for name, flag in launcher.PARAMETER_FLAGS.items():
+        assert flag in flags, f"template parameter {name} maps to {flag}, not a `gatekeeper run` flag"
+    assert flags["--backfill"].nargs == 2
+    required = {a.option_strings[0] for a in _run_parser()._actions if a.required}
+    required_parameters = {launcher.PARAMETER_FLAGS[n] for n, p in PARAMETERS.items()
+                           if not p["isOptional"] and n in launcher.PARAMETER_FLAGS}
+    assert required == required_parameters
+
+
+@pytest.mark.parametrize("name, good, bad", [
+    ("input", ["gs://my-bucket/meetings", "gs://my-bucket"], ["/work/meetings", "meetings", "gs://b/*"]),
+    ("consent", ["gs://my-bucket/consent/ledger-*.jsonl", "postgresql+psycopg://u@h/db"],
+     ["/tmp/ledger.jsonl", "sqlite:///ledger.sqlite"]),
+    ("output", ["gs://my-bucket/gatekeeper"], ["/tmp/out", "s3://b/out"]),
+    ("as_of", ["2026-06-01T00:00:00Z", "2026-06-01T00:00+02:00"], ["2026-06-01", "yesterday"]),
+    ("run_date", ["2026-06-01"], ["2026-13-01", "2026-6-1", "2026-06-01T00:00:00Z"]),
+    ("backfill", ["2026-05-01,2026-05-31"], ["2026-05-01", "2026-05-01 2026-05-31"]),
+    ("since", ["last-success", "2026-05-31T23:00:00Z"], ["last_success", "2026-05-31"]),
+    ("config", ["gs://my-bucket/gatekeeper/prod.yaml", "/template/config/prod.yml"], ["prod.yaml", "gs://b/c.json"]),
+    ("pseudonym_key_secret", ["projects/my-project/secrets/gk-key/versions/latest",
+                              "projects/p/secrets/k/versions/3"],
+     ["dev-only-NOT-A-SECRET-0123456789abcdef", "projects/p/secrets/k"]),
+])
+def test_parameter_validation_accepts_and_rejects(name, good, bad):
+    patterns = [re.compile(p) for p in PARAMETERS[name]["regexes"]]
+    for value in good:
+        assert all(p.search(value) for p in patterns), value
+    for value in bad:
+        assert not all(p.search(value) for p in patterns), value
+
+
+def test_launcher_turns_parameters_into_the_same_cli_invocation():
+    argv = ["--input=gs://b/meetings", "--consent", "gs://b/ledger.jsonl", "--output=gs://b/out",
+            "--as_of=2026-06-01T00:00:00Z", "--run_date=2026-06-01", "--config=/template/prod.yaml",
+            "--pseudonym_key_secret=projects/p/secrets/k/versions/1", *DATAFLOW_ARGS]
+    plan = launcher.plan_launch(argv)
+    assert plan.key_secret == "projects/p/secrets/k/versions/1"
+    assert plan.beam_args == tuple(DATAFLOW_ARGS)
+    args, extra = _parser().parse_known_args(["run", *plan.run_flags, *plan.beam_args])
+    assert extra == DATAFLOW_ARGS
+    assert (args.input, args.consent, args.output) == ("gs://b/meetings", "gs://b/ledger.jsonl", "gs://b/out")
+    assert (args.as_of, args.run_date, args.config) == ("2026-06-01T00:00:00Z", "2026-06-01", "/template/prod.yaml")
+    assert "k/versions/1" not in " ".join(plan.run_flags)
+
+
+def test_launcher_backfill_and_since():
+    args, _ = _parser().parse_known_args(["run", *launcher.plan_launch(
+        ["--input=gs://b/m", "--consent=gs://b/l.jsonl", "--output=gs://b/o", "--backfill=2026-05-01,2026-05-03"]
+    ).run_flags])
+    assert args.backfill == ["2026-05-01", "2026-05-03"]
+    args, _ = _parser().parse_known_args(["run", *launcher.plan_launch(
+        ["--input=gs://b/m", "--consent=gs://b/l.jsonl", "--output=gs://b/o", "--since=last-success"]).run_flags])
+    assert args.since == "last-success"
+    with pytest.raises(launcher.LaunchError):
+        launcher.plan_launch(["--backfill=2026-05-01"])
+    with pytest.raises(launcher.LaunchError):
+        launcher.plan_launch(["--input=gs://b/m", "--input=gs://b/n"])
+
+
+def test_launcher_main_reads_the_key_from_the_secret_and_calls_the_cli(monkeypatch):
+    calls = []
+    monkeypatch.setattr(launcher, "_read_secret", lambda name: f"key-from-{name.rsplit('/', 1)[-1]}-0123456789")
+    monkeypatch.setattr("pipeline.cli.main", lambda argv: calls.append(list(argv)) or 0)
+    monkeypatch.delenv(launcher.PSEUDONYM_KEY_ENV, raising=False)
+    code = launcher.main(["--input=gs://b/m", "--consent=gs://b/l.jsonl", "--output=gs://b/o",
+                          "--pseudonym_key_secret=projects/p/secrets/k/versions/7", *DATAFLOW_ARGS])
+    assert code == 0
+    assert calls == [["run", "--input", "gs://b/m", "--consent", "gs://b/l.jsonl", "--output", "gs://b/o",
+                      *DATAFLOW_ARGS]]
+    import os
+
+    assert os.environ[launcher.PSEUDONYM_KEY_ENV] == "key-from-7-0123456789"
+
+
+def test_launcher_rejects_a_bad_parameter_with_exit_2(capsys):
+    assert launcher.main(["--backfill=2026-05-01"]) == 2
+    assert "backfill" in capsys.readouterr().err
+
+
+# --- Dockerfile -----------------------------------------------------------------------------
+
+DOCKERFILE = (DEPLOY / "Dockerfile").read_text()
+
+
+def _instructions(keyword):
+    return [line.split(None, 1)[1] for line in DOCKERFILE.splitlines()
+            if line.strip().upper().startswith(keyword + " ")]
+
+
+def test_dockerfile_uses_the_beam_sdk_image_of_the_installed_beam_and_the_311_launcher():
+    import apache_beam
+
+    (beam_arg,) = [a for a in _instructions("ARG") if a.startswith("BEAM_VERSION=")]
+    assert beam_arg.split("=", 1)[1] == apache_beam.__version__
+    setup_py = (REPO / "setup.py").read_text()
+    pin = re.search(r'"apache-beam==([0-9.*]+)"', setup_py).group(1)
+    assert re.fullmatch(pin.replace(".", r"\.").replace("*", r"\d+"), apache_beam.__version__)
+    froms = _instructions("FROM")
+    assert any(f.startswith("apache/beam_python3.11_sdk:${BEAM_VERSION}") for f in froms)
+    assert any(f.startswith("gcr.io/dataflow-templates-base/python311-template-launcher-base") for f in froms)
+    assert f"python{sys.version_info.major}.{sys.version_info.minor}" == "python3.11"
+
+
+def test_dockerfile_copies_files_that_exist_and_points_the_launcher_at_them():
+    copied = {}
+    for copy in _instructions("COPY"):
+        if copy.startswith("--from="):
+            continue
+        *sources, dest = copy.split()
+        for source in sources:
+            copied[source] = dest
+    env = " ".join(_instructions("ENV"))
+    py_file = re.search(r'FLEX_TEMPLATE_PYTHON_PY_FILE="\$\{WORKDIR\}/([^"]+)"', env).group(1)
+    setup_file = re.search(r'FLEX_TEMPLATE_PYTHON_SETUP_FILE="\$\{WORKDIR\}/([^"]+)"', env).group(1)
+    assert copied["deploy/flex_template_launcher.py"].endswith(py_file)
+    assert "setup.py" in copied and setup_file == "setup.py"
+    assert 'ENTRYPOINT ["/opt/apache/beam/boot"]' in DOCKERFILE
+    assert re.search(r"pip install --no-cache-dir -c constraints.txt \.", DOCKERFILE)
+    missing = [s for s in copied if not (REPO / s).exists()]
+    if missing == ["constraints.txt"]:
+        pytest.xfail("constraints.txt (pinned versions) is not in the repository yet")
+    assert missing == []
