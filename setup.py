@@ -6,7 +6,7 @@ workers install the same package, its YAML/JSON resources and the spaCy model).
 from setuptools import find_packages, setup
 
 INSTALL_REQUIRES = [
-    "apache-beam==2.77.*",
+    "apache-beam[gcp]==2.77.*",
     "presidio-analyzer==2.2.366",
     "presidio-anonymizer==2.2.366",
     "great-expectations==1.24.*",
@@ -23,6 +23,7 @@ INSTALL_REQUIRES = [
     "sqlalchemy>=2.0",
     "psycopg[binary]>=3.1",
     "tldextract>=5",
+    "names==0.3.0",
 ]
 
 setup(
@@ -34,13 +35,13 @@ setup(
                                     "expectations", "expectations.*"]),
     package_data={
         "pipeline": ["defaults/*.yaml"],
-        "transforms": ["redaction/config/*.yaml", "redaction/config/**/*.yaml"],
+        "transforms": ["redaction/config/*.yaml", "redaction/config/*.txt"],
         "expectations": ["suites/*.json", "suites/*.yaml"],
     },
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6", "websocket-client>=1.6"],
     },
     entry_points={"console_scripts": ["gatekeeper=pipeline.cli:main"]},
 )

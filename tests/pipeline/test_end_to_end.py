@@ -160,7 +160,7 @@ def test_failing_validation_quarantines_and_leaves_published_data_untouched(tmp_
     before = tree_digest(out)
     # A redaction config that redacts nothing lets PII through: the residual scan must stop it.
     config = tmp_path / "leaky.yaml"
-    config.write_text(f"redaction:\n  config_path: {ROOT / 'tests/pipeline/fixtures/redaction-nothing.yaml'}\n")
+    config.write_text(f"redaction:\n  config_path: {ROOT / 'tests/pipeline/fixtures/redaction-names-only.yaml'}\n")
     proc = gatekeeper(*run_args(out.parent / "meetings", ledger, out, "--config", str(config)), check_code=3)
     assert "validation gate failed" in proc.stderr
     after = tree_digest(out)
