@@ -6,6 +6,7 @@ would be built from is consistent with the code.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import re
 import sys
@@ -17,8 +18,19 @@ from pipeline.cli import _parser
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
-sys.path.insert(0, str(DEPLOY))
-import flex_template_launcher as launcher  # noqa: E402  (deploy/ is not a package: it ships as a file)
+
+
+def _load_launcher():
+    """deploy/ is not a package (the launcher ships as a single file); putting deploy/ on sys.path
+    would make deploy/airflow/ shadow the real ``airflow`` package."""
+    spec = importlib.util.spec_from_file_location("flex_template_launcher", DEPLOY / "flex_template_launcher.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module          # dataclasses resolve their module by name
+    spec.loader.exec_module(module)
+    return module
+
+
+launcher = _load_launcher()
 
 METADATA = json.loads((DEPLOY / "metadata.json").read_text())
 PARAMETERS = {p["name"]: p for p in METADATA["parameters"]}
@@ -146,7 +158,7 @@ def test_dockerfile_uses_the_beam_sdk_image_of_the_installed_beam_and_the_311_la
     (beam_arg,) = [a for a in _instructions("ARG") if a.startswith("BEAM_VERSION=")]
     assert beam_arg.split("=", 1)[1] == apache_beam.__version__
     setup_py = (REPO / "setup.py").read_text()
-    pin = re.search(r'"apache-beam==([0-9.*]+)"', setup_py).group(1)
+    pin = re.search(r'"apache-beam(?:\[[a-z,]+\])?==([0-9.*]+)"', setup_py).group(1)
     assert re.fullmatch(pin.replace(".", r"\.").replace("*", r"\d+"), apache_beam.__version__)
     froms = _instructions("FROM")
     assert any(f.startswith("apache/beam_python3.11_sdk:${BEAM_VERSION}") for f in froms)

@@ -59,7 +59,7 @@ def iban_valid(candidate: str) -> bool:
         return False
 
 
-def _ssn_valid(area: str, group: str, serial: str) -> bool:
+def ssn_valid(area: str, group: str, serial: str) -> bool:
     return area not in ("000", "666") and not area.startswith("9") and group != "00" and serial != "0000"
 
 
@@ -82,7 +82,7 @@ def residual_scan(text: str) -> Tuple[Tuple[str, int], ...]:
     if any(ch.isdigit() for ch in scrubbed):
         cards = [m for m in _CARD.findall(scrubbed) if luhn_valid(m)]
         counts["CREDIT_CARD"] += len(cards)
-        counts["US_SSN"] += sum(1 for m in _SSN.finditer(scrubbed) if _ssn_valid(*m.groups()))
+        counts["US_SSN"] += sum(1 for m in _SSN.finditer(scrubbed) if ssn_valid(*m.groups()))
         counts["PHONE_NUMBER"] += len(_PHONE.findall(scrubbed))
         counts["IBAN_CODE"] += sum(1 for m in _IBAN.findall(scrubbed) if iban_valid(m))
         counts["IP_ADDRESS"] += sum(1 for m in _IPV4.findall(scrubbed) if _ip_valid(m))

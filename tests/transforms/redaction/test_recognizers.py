@@ -85,3 +85,12 @@ def test_roster_identity_and_ambiguous_first_names():
     assert spans["alex"] is None                       # shared first name: PII, but no single identity
     assert spans["Moreau"] == "alex moreau" and spans["Kim"] == "alex kim"
     assert spans["Will"] == "will stone" and "will" not in spans   # common word only when capitalised
+
+
+def test_ssn_structure_recognizer_keeps_sample_numbers_presidio_drops():
+    from transforms.redaction.recognizers.us_ssn_recognizer import UsSsnStructureRecognizer
+
+    recognizer = UsSsnStructureRecognizer()
+    text = "SSN 078-05-1120; alt 123 45 6789; ssn: 219099999; not 000-12-3456 nor 666-12-3456 nor 123456789"
+    found = [text[r.start:r.end] for r in recognizer.analyze(text, ["US_SSN"])]
+    assert found == ["078-05-1120", "123 45 6789", "219099999"]

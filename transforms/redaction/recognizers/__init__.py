@@ -24,6 +24,7 @@ from transforms.redaction.recognizers.person_name_recognizer import PersonNameRe
 from transforms.redaction.recognizers.phone_number_recognizer import PhoneNumberRecognizer
 from transforms.redaction.recognizers.roster_recognizer import RosterRecognizer
 from transforms.redaction.recognizers.street_address_recognizer import StreetAddressRecognizer
+from transforms.redaction.recognizers.us_ssn_recognizer import UsSsnStructureRecognizer
 
 # "SpacyRecognizer" is built by the engine from the NLP engine's entity mapping.
 RECOGNIZER_CATALOGUE: Dict[str, Callable[..., EntityRecognizer]] = {
@@ -40,8 +41,10 @@ RECOGNIZER_CATALOGUE: Dict[str, Callable[..., EntityRecognizer]] = {
     "MeetingIdentifierRecognizer": MeetingIdentifierRecognizer,
     "PersonNameRecognizer": PersonNameRecognizer,
     "IbanCodeRecognizer": IbanCodeRecognizer,
+    "UsSsnStructureRecognizer": UsSsnStructureRecognizer,
 }
 KNOWN_RECOGNIZERS = tuple(sorted(RECOGNIZER_CATALOGUE)) + ("SpacyRecognizer",)
 
 __all__ = ["RECOGNIZER_CATALOGUE", "KNOWN_RECOGNIZERS", "RosterRecognizer", "StreetAddressRecognizer",
-           "PhoneNumberRecognizer", "MeetingIdentifierRecognizer", "OfflineEmailRecognizer", "PersonNameRecognizer", "IbanCodeRecognizer"]
+           "PhoneNumberRecognizer", "MeetingIdentifierRecognizer", "OfflineEmailRecognizer", "PersonNameRecognizer", "IbanCodeRecognizer",
+           "UsSsnStructureRecognizer"]
