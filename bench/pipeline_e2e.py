@@ -235,15 +235,18 @@ def _median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
 
 
+MODES = {"1w": (1, True), "2w": (2, False)}     # label -> (workers, pinned to one core)
+
+
 def run(data_dir: Path, chars: int, rounds: int, floor_rounds: int, workdir: Path,
-        startup_runs: bool = True) -> Dict:
+        startup_runs: bool = True, modes: Sequence[str] = ("1w", "2w")) -> Dict:
     corpus = build_corpus(data_dir, workdir / "corpus", chars)
     tiny = build_corpus(data_dir, workdir / "tiny", 2_000) if startup_runs else None
     floor = spacy_floor_rates(list(corpus.texts), floor_rounds)
     floor_median = _median(floor)
 
-    runs: Dict[str, List[Dict]] = {"1w": [], "2w": []}
-    order = [("1w", 1, True), ("2w", 2, False)]
+    runs: Dict[str, List[Dict]] = {label: [] for label in modes}
+    order = [(label, *MODES[label]) for label in modes]
     for round_index in range(rounds):
         for label, workers, pin in (order if round_index % 2 == 0 else order[::-1]):
             result = run_pipeline(corpus, workdir, workers, pin)
@@ -251,7 +254,7 @@ def run(data_dir: Path, chars: int, rounds: int, floor_rounds: int, workdir: Pat
                 raise RuntimeError(f"pipeline run ({label}) exited with {result['exit_code']}")
             result["chars_per_sec"] = round(corpus.chars / result["wall_seconds"])
             runs[label].append(result)
-    startup: Dict[str, Optional[float]] = {"1w": None, "2w": None}
+    startup: Dict[str, Optional[float]] = {label: None for label in modes}
     if tiny is not None:
         for label, workers, pin in order:
             result = run_pipeline(tiny, workdir, workers, pin)
@@ -276,21 +279,25 @@ def run(data_dir: Path, chars: int, rounds: int, floor_rounds: int, workdir: Pat
             "peak_rss_driver_mib_max": max(r["peak_rss_driver_mib"] for r in runs[label]),
         }
 
-    one, two = summary("1w", 1), summary("2w", 2)
-    return {
+    report = {
         "benchmark": "pipeline_e2e",
         "corpus": corpus.summary(),
         "cores_available": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
         "rounds": rounds,
         "spacy_floor": {"chars_per_sec_rounds": [round(r) for r in floor],
                         "chars_per_sec_median": round(floor_median)},
-        "one_worker": one,
-        "two_workers": two,
-        "speedup_2w_vs_1w": round(one["wall_seconds_median"] / two["wall_seconds_median"], 3),
-        "speedup_2w_vs_1w_rounds": [round(a["wall_seconds"] / b["wall_seconds"], 3)
-                                    for a, b in zip(runs["1w"], runs["2w"])],
         "runs": runs,
     }
+    if "1w" in runs:
+        report["one_worker"] = summary("1w", 1)
+    if "2w" in runs:
+        report["two_workers"] = summary("2w", 2)
+    if "1w" in runs and "2w" in runs:
+        report["speedup_2w_vs_1w"] = round(report["one_worker"]["wall_seconds_median"]
+                                           / report["two_workers"]["wall_seconds_median"], 3)
+        report["speedup_2w_vs_1w_rounds"] = [round(a["wall_seconds"] / b["wall_seconds"], 3)
+                                             for a, b in zip(runs["1w"], runs["2w"])]
+    return report
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -300,16 +307,21 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--floor-rounds", type=int, default=3)
     parser.add_argument("--no-startup", action="store_true", help="skip the one-meeting start-up runs")
+    parser.add_argument("--modes", default="1w,2w", help="comma-separated subset of 1w,2w")
     parser.add_argument("--out", type=Path)
     parser.add_argument("--keep", type=Path, help="work in this folder and keep it")
     args = parser.parse_args(argv)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    if not modes or set(modes) - set(MODES):
+        parser.error("--modes takes 1w, 2w or both")
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
-        report = run(args.data_dir, args.chars, args.rounds, args.floor_rounds, args.keep, not args.no_startup)
+        report = run(args.data_dir, args.chars, args.rounds, args.floor_rounds, args.keep, not args.no_startup,
+                     modes)
     else:
         with tempfile.TemporaryDirectory(prefix="bench-e2e-") as workdir:
             report = run(args.data_dir, args.chars, args.rounds, args.floor_rounds, Path(workdir),
-                         not args.no_startup)
+                         not args.no_startup, modes)
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:

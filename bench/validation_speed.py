@@ -6,8 +6,9 @@ Writes ``rows`` synthetic, redacted-looking rows matching ``SEGMENT_SCHEMA`` as 
 Parquet files under ``TMP/datasets/transcript/run_date=2026-05-20/`` (the published
 layout), then times ``pipeline.validation_cli.validate_path`` over that folder (every
 suite expectation per record batch, plus the cross-file uniqueness and ordering checks)
-``rounds`` times on one core, after one warm-up validation of a small separate output. Reports seconds per 100,000 rows (median), each round,
-whether the data passed (it should: the rows are valid) and this process's peak RSS.
+``rounds`` times on one core, after one warm-up validation of a small separate output.
+Reports seconds per 100,000 rows (median), each round, whether the data passed (it
+should: the rows are valid) and this process's peak RSS.
 """
 from __future__ import annotations
 

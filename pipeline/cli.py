@@ -7,9 +7,11 @@ input content. Exit codes: 0 ok/published, 1 anything else, 2 usage/config/ledge
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import sys
+import time
 from typing import List, Optional, Sequence
 
 from pipeline.config import ConfigError
@@ -32,11 +34,30 @@ class _DropKnownNoise(logging.Filter):
         return not str(record.msg).startswith("apitools not found")
 
 
-def configure_logging(verbose: bool) -> None:
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and the exception class only)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and record.exc_info[0] is not None:
+            payload["exception"] = record.exc_info[0].__name__
+        return json.dumps(payload, ensure_ascii=False)
+
+
+def configure_logging(verbose: bool, log_format: str = "text") -> None:
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, force=True,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for handler in logging.getLogger().handlers:
         handler.addFilter(_DropKnownNoise())
+        if log_format == "json":
+            formatter = JsonLogFormatter()
+            formatter.converter = time.gmtime
+            handler.setFormatter(formatter)
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
 
@@ -46,6 +67,8 @@ def _parser() -> argparse.ArgumentParser:
 
     parser = _ArgumentParser(prog="gatekeeper", description=__doc__.splitlines()[0])
     parser.add_argument("--verbose", action="store_true", help="log progress at INFO level")
+    parser.add_argument("--log-format", choices=("text", "json"), default="text",
+                        help="json: one JSON object per log line (for log collectors)")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_ArgumentParser)
 
     run = sub.add_parser("run", help="run the gate on meeting exports and publish Parquet "
@@ -116,7 +139,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
-    configure_logging(args.verbose)
+    configure_logging(args.verbose, args.log_format)
     from pipeline.run import RunFailed  # imports Beam: after logging is configured
     handlers = {"run": lambda: _run(args, extra), "redact": lambda: _redact(args),
                 "validate": lambda: _validate(args), "report": lambda: _report(args),

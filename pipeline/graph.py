@@ -8,8 +8,9 @@ proto), which submits nothing and needs no cloud account; ``transform_payloads``
 serialized transform payloads (pickled DoFns, CombineFns, …) so that tests can check
 what a worker would receive.
 
-``python -m pipeline.graph --input gs://… --consent gs://… --output gs://… -- --project P
---region R --temp_location gs://…/tmp`` prints the top-level stages of the Dataflow job.
+``python -m pipeline.graph --input gs://… --consent gs://… --output gs://… --project P
+--region R --temp_location gs://BUCKET/tmp`` prints the top-level stages of the Dataflow job
+(BUCKET must be a valid bucket name, or Beam tries to create a default bucket online).
 """
 from __future__ import annotations
 

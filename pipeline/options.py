@@ -25,6 +25,7 @@ class RunOptions:
     progress: bool = True
     selected_dates: Optional[Tuple[str, ...]] = None   # --run-date / --backfill; None = every date
     since: Optional[str] = None                        # "last-success" or an ISO 8601 watermark
+    log_format: str = "text"
 
 
 def parse_timestamp(value: str, flag: str) -> datetime:
@@ -97,6 +98,7 @@ def build_run_options(args: argparse.Namespace, beam_args: Sequence[str],
         progress=not args.quiet,
         selected_dates=selected_dates,
         since=args.since,
+        log_format=getattr(args, "log_format", "text"),
     )
 
 

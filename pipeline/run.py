@@ -194,7 +194,7 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
     from expectations.engine import ValidationReport, evaluate_run_level, merge_reports, write_validation_artifacts
     from pipeline.report import write_index
 
-    progress = progress or Progress(enabled=options.progress)
+    progress = progress or Progress(enabled=options.progress, as_json=options.log_format == "json")
     started = datetime.now(timezone.utc)
     _check_inputs(options)
     output = options.output_uri
@@ -204,7 +204,7 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
     stage_root = publish.staging_root(output, options.run_id)
     run_folder = publish.run_dir(stage_root, options.run_id)
 
-    progress.stage(f"run {options.run_id}: pipeline starting ({options.config.ingest.max_file_bytes} byte file limit)")
+    progress.stage(f"run {options.run_id}: pipeline starting", since_watermark=bool(changed_since))
     pipeline_options = beam_pipeline_options(options.beam_args)
     try:
         pipeline = beam.Pipeline(options=pipeline_options)
@@ -216,7 +216,10 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
         LOG.debug("pipeline failure", exc_info=True)
         raise RunFailed(EXIT_FAILED, f"pipeline failed ({type(exc).__name__}); nothing published") from None
     metrics = collect_metrics(result)
-    progress.stage("pipeline finished; checking the run")
+    progress.stage("pipeline finished", files_matched=metrics.get("ingest:files_matched", 0),
+                   meetings=metrics.get("ingest:meetings", 0),
+                   artifacts_parsed=sum(v for k, v in metrics.items() if k.startswith("ingest:artifacts.")),
+                   segments_written=sum(metrics.get(f"write:rows.{kind}", 0) for kind in SEGMENT_DATASETS))
 
     ledger_errors = _read_jsonl(f"{run_folder}/{LEDGER_ERRORS_FILE}")
     tally_json = publish.read_text(f"{run_folder}/{TALLY_FILE}")
@@ -248,6 +251,7 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
         raise RunFailed(EXIT_USAGE, f"{records[0].message()}{more}; nothing published "
                         f"(staged output in {quarantine})")
 
+    progress.stage("validating the staged output")
     run_level = evaluate_run_level(manifest, history, options.config.validation.suites_dir or None,
                                    drift_window=options.config.validation.drift_window)
     report = write_validation_artifacts(
@@ -273,6 +277,7 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
                         f"{failed.dataset} ({failed.unexpected_count} rows); nothing published "
                         f"(quarantined in {quarantine})")
 
+    progress.stage("publishing")
     manifest.update(status="published", exit_code=EXIT_PUBLISHED,
                     finished_at=datetime.now(timezone.utc).isoformat())
     _finish_run_folder(run_folder, manifest, report, history)

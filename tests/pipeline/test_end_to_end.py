@@ -170,3 +170,18 @@ def test_failing_validation_quarantines_and_leaves_published_data_untouched(tmp_
     assert len(quarantined) == 1
     everything = every_output_text(out / "runs")
     assert "bruno.martins@northwind-example.com" not in everything
+
+
+def test_logs_are_structured_and_carry_no_planted_pii(tmp_path):
+    out = tmp_path / "out"
+    proc = gatekeeper("--verbose", "--log-format", "json",
+                      *[a for a in run_args(_small_input(tmp_path, ("m-001", "m-006", "m-007")),
+                                            EXAMPLES / "consent" / "ledger.jsonl", out) if a != "--quiet"],
+                      check_code=0)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert any(json.loads(line).get("event") == "progress" for line in lines)
+    assert all(isinstance(json.loads(line), dict) for line in lines)
+    logged = proc.stderr + proc.stdout
+    planted = [value for values in CANARIES.values() for value in values]
+    assert not [value for value in planted if value in logged]
+    assert "direct-message-gannet" not in logged

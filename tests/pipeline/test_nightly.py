@@ -151,3 +151,19 @@ def test_sigkill_during_publish_is_rolled_forward_by_the_next_run(tmp_path):
     latest = max(manifests, key=lambda m: m["started_at"])["run_id"]
     assert all(latest in f.name for f in out.glob("datasets/transcript/run_date=*/*.parquet"))
     assert not [v for v in ("bruno.martins@northwind-example.com",) if v in every_output_text(out)]
+
+
+def test_two_runs_started_at_once_both_publish_without_losing_work(tmp_path):
+    meetings = copy_examples(tmp_path, {"m-001", "m-009"})
+    out = tmp_path / "out"
+    first = _start(run_args(meetings, LEDGER, out, "--run-date", "2026-05-20"))
+    second = _start(run_args(meetings, LEDGER, out, "--run-date", "2026-05-21"))
+    assert first.wait(timeout=300) == 0 and second.wait(timeout=300) == 0
+    manifests = [json.loads(p.read_text()) for p in out.glob("runs/*/manifest.json")]
+    assert sorted(m["selection"]["processed_dates"][0] for m in manifests) == ["2026-05-20", "2026-05-21"]
+    assert (out / "datasets/transcript/run_date=2026-05-20").is_dir()   # m-001
+    # m-009's consent expired: nothing of 2026-05-21 is published, but both audits are.
+    assert list(out.glob("datasets/audit/run_date=2026-05-20/*.parquet"))
+    assert list(out.glob("datasets/audit/run_date=2026-05-21/*.parquet"))
+    assert not list(out.glob("_staging/*")) and not list(out.glob("_journal/*"))
+    assert not (out / "_publish.lock").exists()
