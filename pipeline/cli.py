@@ -78,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     redact = sub.add_parser("redact", help='redact JSON Lines {"id","text"} from stdin to stdout')
     redact.add_argument("--config", help="YAML config merged over the packaged defaults")
     redact.add_argument("--pseudonym-key-file")
+    redact.add_argument("--pseudonym-key-secret")
 
     validate = sub.add_parser("validate", help="validate a published, staged or quarantined output")
     validate.add_argument("path")
@@ -100,11 +101,11 @@ def _run(args, beam_args: Sequence[str]) -> int:
 
 
 def _redact(args) -> int:
-    from pipeline.config import load_config, load_pseudonym_key
+    from pipeline.config import load_config, pseudonym_key_source
     from pipeline.redact_cli import redact_stream
 
     config = load_config(args.config)
-    key = load_pseudonym_key(args.pseudonym_key_file)
+    key = pseudonym_key_source(args.pseudonym_key_file, args.pseudonym_key_secret).resolve()
     return redact_stream(sys.stdin, sys.stdout, config, key)
 
 

@@ -1,7 +1,7 @@
 """The one typed configuration object, loaded from YAML and overridden by CLI flags.
 
 Every stage receives the part it needs (``config.ingest``, ``config.consent``...);
-nothing reads globals or the environment except ``load_pseudonym_key``.
+nothing reads globals or the environment except the pseudonym key loaders at the end.
 """
 from __future__ import annotations
 
@@ -151,6 +151,64 @@ def load_config(path: Optional[str] = None, overrides: Optional[Mapping[str, Map
     return GatekeeperConfig(**built)
 
 
+@dataclass(frozen=True)
+class PseudonymKeySource:
+    """Where the pseudonym key is read from. Pipelines carry this, never the key itself.
+
+    kind ``env`` (a variable name), ``file`` (a path every worker can read) or ``gcp_secret``
+    (a Secret Manager version, ``projects/P/secrets/S/versions/V``: the way to give the key
+    to Dataflow workers). ``resolve()`` runs on the driver once (fail closed) and on each
+    worker in ``DoFn.setup``.
+    """
+
+    kind: str
+    ref: str
+
+    def resolve(self) -> bytes:
+        if self.kind == "env":
+            return load_pseudonym_key(environ={PSEUDONYM_KEY_ENV: os.environ.get(self.ref, "")})
+        if self.kind == "file":
+            return load_pseudonym_key(key_file=self.ref)
+        if self.kind == "gcp_secret":
+            return _check_key(_read_gcp_secret(self.ref), "--pseudonym-key-secret")
+        raise ConfigError(f"unknown pseudonym key source kind '{self.kind}'")
+
+
+def _read_gcp_secret(name: str) -> bytes:
+    try:
+        from google.cloud import secretmanager
+    except ImportError:
+        raise ConfigError("--pseudonym-key-secret needs google-cloud-secret-manager "
+                          "(pip install 'apache-beam[gcp]')") from None
+    try:
+        response = secretmanager.SecretManagerServiceClient().access_secret_version(name=name)
+    except Exception as exc:  # auth, network, missing secret: fail closed, no details
+        raise ConfigError(f"cannot read the pseudonym key secret ({type(exc).__name__})") from None
+    return response.payload.data.strip()
+
+
+def pseudonym_key_source(key_file: Optional[str] = None, secret: Optional[str] = None) -> PseudonymKeySource:
+    """The configured key source, resolved once here so a missing key fails before any work."""
+    if key_file and secret:
+        raise ConfigError("pass only one of --pseudonym-key-file and --pseudonym-key-secret")
+    if secret:
+        source = PseudonymKeySource("gcp_secret", secret)
+    elif key_file:
+        source = PseudonymKeySource("file", os.path.abspath(key_file))
+    else:
+        source = PseudonymKeySource("env", PSEUDONYM_KEY_ENV)
+    source.resolve()
+    return source
+
+
+def _check_key(key: bytes, source: str) -> bytes:
+    if not key:
+        raise ConfigError(f"no pseudonymization key: set {PSEUDONYM_KEY_ENV} or pass --pseudonym-key-file")
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(f"pseudonymization key from {source} is shorter than {MIN_KEY_BYTES} bytes")
+    return key
+
+
 def load_pseudonym_key(key_file: Optional[str] = None, environ: Optional[Mapping[str, str]] = None) -> bytes:
     """The HMAC key for pseudonyms; fails closed when absent or too short."""
     environ = os.environ if environ is None else environ
@@ -163,8 +221,4 @@ def load_pseudonym_key(key_file: Optional[str] = None, environ: Optional[Mapping
     else:
         key = environ.get(PSEUDONYM_KEY_ENV, "").strip().encode()
         source = PSEUDONYM_KEY_ENV
-    if not key:
-        raise ConfigError(f"no pseudonymization key: set {PSEUDONYM_KEY_ENV} or pass --pseudonym-key-file")
-    if len(key) < MIN_KEY_BYTES:
-        raise ConfigError(f"pseudonymization key from {source} is shorter than {MIN_KEY_BYTES} bytes")
-    return key
+    return _check_key(key, source)

@@ -4,11 +4,11 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Optional, Sequence, Tuple
 
-from pipeline.config import ConfigError, GatekeeperConfig, load_config, load_pseudonym_key
+from pipeline.config import ConfigError, GatekeeperConfig, PseudonymKeySource, load_config, pseudonym_key_source
 
 
 @dataclass(frozen=True)
@@ -20,7 +20,7 @@ class RunOptions:
     run_date: str
     run_id: str
     config: GatekeeperConfig
-    pseudonym_key: bytes = field(repr=False)
+    pseudonym_key: PseudonymKeySource
     beam_args: Tuple[str, ...] = ()
     progress: bool = True
     selected_dates: Optional[Tuple[str, ...]] = None   # --run-date / --backfill; None = every date
@@ -63,6 +63,8 @@ def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="YAML config merged over the packaged defaults")
     parser.add_argument("--pseudonym-key-file", help="file holding the pseudonym HMAC key "
                                                      "(default: $GATEKEEPER_PSEUDONYM_KEY)")
+    parser.add_argument("--pseudonym-key-secret", help="Secret Manager version holding the key "
+                                                       "(projects/P/secrets/S/versions/V), for Dataflow")
     parser.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
 
 
@@ -70,7 +72,7 @@ def build_run_options(args: argparse.Namespace, beam_args: Sequence[str],
                       now: Optional[datetime] = None) -> RunOptions:
     now = now or datetime.now(timezone.utc)
     config = load_config(args.config)
-    key = load_pseudonym_key(args.pseudonym_key_file)
+    key = pseudonym_key_source(args.pseudonym_key_file, getattr(args, "pseudonym_key_secret", None))
     as_of = parse_timestamp(args.as_of, "--as-of") if args.as_of else now
     selected_dates = None
     if args.run_date:

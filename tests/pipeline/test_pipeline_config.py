@@ -219,3 +219,53 @@ def test_key_file_errors_fail_closed(tmp_path):
     short.write_bytes(b"tiny")
     with pytest.raises(ConfigError, match="--pseudonym-key-file"):
         load_pseudonym_key(str(short), environ={PSEUDONYM_KEY_ENV: GOOD_KEY})
+
+
+def test_key_sources_resolve_and_fail_closed(tmp_path, monkeypatch):
+    from pipeline.config import PseudonymKeySource, pseudonym_key_source
+
+    monkeypatch.setenv("GATEKEEPER_PSEUDONYM_KEY", "env-key-0123456789abcdef")
+    assert pseudonym_key_source().resolve() == b"env-key-0123456789abcdef"
+    key_file = tmp_path / "key"
+    key_file.write_text("file-key-0123456789abcdef\n")
+    assert pseudonym_key_source(str(key_file)).resolve() == b"file-key-0123456789abcdef"
+    with pytest.raises(ConfigError):
+        pseudonym_key_source(str(key_file), "projects/p/secrets/s/versions/1")
+    monkeypatch.delenv("GATEKEEPER_PSEUDONYM_KEY")
+    with pytest.raises(ConfigError):
+        pseudonym_key_source()
+    with pytest.raises(ConfigError):
+        PseudonymKeySource("telepathy", "x").resolve()
+
+
+def test_gcp_secret_source_reads_secret_manager(monkeypatch):
+    import sys
+    import types
+
+    from pipeline.config import PseudonymKeySource
+
+    class FakeClient:
+        def access_secret_version(self, name):
+            assert name == "projects/p/secrets/gatekeeper-key/versions/3"
+            return types.SimpleNamespace(payload=types.SimpleNamespace(data=b"secret-key-0123456789abcdef\n"))
+
+    fake = types.ModuleType("google.cloud.secretmanager")
+    fake.SecretManagerServiceClient = FakeClient
+    monkeypatch.setitem(sys.modules, "google.cloud.secretmanager", fake)
+    import google.cloud
+
+    monkeypatch.setattr(google.cloud, "secretmanager", fake, raising=False)
+    source = PseudonymKeySource("gcp_secret", "projects/p/secrets/gatekeeper-key/versions/3")
+    assert source.resolve() == b"secret-key-0123456789abcdef"
+
+
+def test_the_key_never_enters_the_serialized_redaction_stage(monkeypatch):
+    import pickle
+
+    from pipeline.config import pseudonym_key_source
+    from transforms.redaction.transform import RedactPii
+
+    monkeypatch.setenv("GATEKEEPER_PSEUDONYM_KEY", "do-not-serialize-me-0123456789")
+    stage = RedactPii(None, pseudonym_key_source(), run_id="r")
+    blob = pickle.dumps(stage._fn)
+    assert b"do-not-serialize-me" not in blob

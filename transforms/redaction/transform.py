@@ -79,7 +79,8 @@ class _RedactArtifactFn(beam.DoFn):
         self._entity_counters = {}
 
     def setup(self) -> None:
-        self._engine = RedactionEngine.load(self._config_path, self._key, self._scope)
+        key = self._key.resolve() if hasattr(self._key, "resolve") else self._key
+        self._engine = RedactionEngine.load(self._config_path, key, self._scope)
 
     def _count_entity(self, entity_type: str, count: int) -> None:
         counter = self._entity_counters.get(entity_type)
@@ -139,13 +140,17 @@ class _RedactArtifactFn(beam.DoFn):
 class RedactPii(beam.PTransform):
     """Redact every segment of every GatedArtifact. Outputs tags 'segments' and 'dropped'."""
 
-    def __init__(self, config_path: Optional[str], pseudonym_key: bytes, pseudonym_scope: str = "dataset",
+    def __init__(self, config_path: Optional[str], pseudonym_key, pseudonym_scope: str = "dataset",
                  batch_size: int = 256, run_id: str = ""):
+        """``pseudonym_key``: a key source with ``resolve() -> bytes`` (pipeline.config.PseudonymKeySource),
+        so that workers read the key themselves and it never enters the job graph; raw bytes are
+        accepted for tests and tools that build small in-process pipelines."""
         super().__init__()
         # fail at pipeline construction (bad config, missing key), not on the first worker
         config = load_config(config_path, KNOWN_RECOGNIZERS)
-        Pseudonymizer(pseudonym_key, pseudonym_scope, config.pseudonym_hex_chars)
-        self._fn = _RedactArtifactFn(config_path, bytes(pseudonym_key), pseudonym_scope, batch_size, run_id)
+        key = pseudonym_key.resolve() if hasattr(pseudonym_key, "resolve") else bytes(pseudonym_key)
+        Pseudonymizer(key, pseudonym_scope, config.pseudonym_hex_chars)
+        self._fn = _RedactArtifactFn(config_path, pseudonym_key, pseudonym_scope, batch_size, run_id)
 
     def expand(self, gated_artifacts):
         return gated_artifacts | "Redact" >> beam.ParDo(self._fn).with_outputs(SEGMENTS_TAG, DROPPED_TAG)
