@@ -100,10 +100,10 @@ def build_pipeline(pipeline: beam.Pipeline, options: RunOptions,
             | f"Select[{kind}]" >> beam.Filter(lambda s, k=kind: s.kind == k)
             | f"Rows[{kind}]" >> beam.Map(lambda s: (s.meeting_date, segment_row(s)))
         )
-    run_date = options.run_date
-    rows[AUDIT_DATASET] = decisions | "AuditRows" >> beam.Map(lambda d: (run_date, audit_row(d, options.run_id)))
+    run_date, run_id = options.run_date, options.run_id   # the lambdas must not capture `options`
+    rows[AUDIT_DATASET] = decisions | "AuditRows" >> beam.Map(lambda d: (run_date, audit_row(d, run_id)))
     rows[DEAD_LETTER_DATASET] = ingested["dead_letters"] | "DeadLetterRows" >> beam.Map(
-        lambda d: (run_date, dead_letter_row(d, options.run_id)))
+        lambda d: (run_date, dead_letter_row(d, run_id)))
 
     report = {name: dated | f"Undate[{name}]" >> beam.Values() for name, dated in rows.items()} | (
         "ValidateOutput" >> ValidateOutput(

@@ -6,12 +6,16 @@ from datetime import datetime, timezone
 
 import pytest
 
-from pipeline.config import load_config
+import os
+
+from pipeline.config import PseudonymKeySource, load_config
 from pipeline.options import RunOptions
 
 OFFLINE_BUCKET = "gs://offline-bucket"
 RUN_ID = "20260601T000000Z-0ff11e"
 FAKE_KEY = b"deploy-test-only-NOT-A-SECRET-7f3a9c2e"
+KEY_ENV = "GATEKEEPER_DEPLOY_TEST_KEY"
+os.environ.setdefault(KEY_ENV, FAKE_KEY.decode())
 DATAFLOW_FLAGS = (
     "--project=offline-proj",
     "--region=us-central1",
@@ -29,7 +33,7 @@ def gcs_run_options() -> RunOptions:
         run_date="2026-06-01",
         run_id=RUN_ID,
         config=load_config(None),
-        pseudonym_key=FAKE_KEY,
+        pseudonym_key=PseudonymKeySource("env", KEY_ENV),   # workers resolve it; the job carries the name
         progress=False,
     )
 

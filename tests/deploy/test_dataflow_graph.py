@@ -103,10 +103,6 @@ def test_outputs_and_staging_are_written_to_gcs(dry_run_graph):
     assert any(name.startswith("WriteTally") for name in stage_hits)
 
 
-@pytest.mark.xfail(strict=True, reason="the pseudonym key is pickled into the job graph (and the staged "
-                   "pipeline.pb / a template): build_pipeline passes the key bytes to the RedactPii DoFn, and "
-                   "the AuditRows/DeadLetterRows lambdas close over the whole RunOptions; workers should "
-                   "fetch the key themselves (e.g. Secret Manager)")
 def test_pseudonym_key_is_not_serialized_into_the_job(dry_run_graph):
     assert find_in_payloads(dry_run_graph.pipeline_proto, FAKE_KEY) == []
 
@@ -207,11 +203,7 @@ def test_setup_file_sdist_ships_every_packaged_resource(staged_template):
         python_modules = {p.relative_to(REPO).as_posix() for package in PACKAGES
                           for p in (REPO / package).rglob("*.py")}
     assert python_modules <= shipped
-    missing = sorted(_resource_files() - shipped)
-    if missing:
-        pytest.xfail(f"setup.py package_data does not ship {missing} (workers and `pip install .` "
-                     "would lack them); add their patterns to package_data")
-    assert missing == []
+    assert sorted(_resource_files() - shipped) == []
 
 
 # --- template mode: the driver must not judge a job that has not run ------------------------------
