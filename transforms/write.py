@@ -141,6 +141,9 @@ class WriteParquet(beam.PTransform):
         self._shards = max(1, int(shards))
 
     def expand(self, rows_by_dataset: Dict[str, beam.PCollection]):
+        unknown = sorted(set(rows_by_dataset) - set(DATASET_SCHEMAS))
+        if unknown:
+            raise KeyError(f"no schema for dataset(s): {', '.join(unknown)}")
         keyed = []
         for dataset, rows in sorted(rows_by_dataset.items()):
             keyed.append(rows | f"Key[{dataset}]" >> beam.Map(

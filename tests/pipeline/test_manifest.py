@@ -149,7 +149,7 @@ def test_summary_with_output_paths_and_failed_validation():
     text = render_summary(manifest, output="/out")
     assert ": QUARANTINED " in text.splitlines()[0]
     assert "  validation: FAILED (3 critical, 0 warnings)" in text
-    assert "  parquet:  /out/datasets/<kind>/run_date=2026-11-27/" in text
+    assert "  parquet:  /out/datasets/<kind>/run_date=<date>/ " in text
     assert "  manifest: /out/runs/20261127T150102Z-ab12cd/manifest.json" in text
     assert "  report:   /out/runs/20261127T150102Z-ab12cd/report.html  (index: /out/index.html)" in text
 

@@ -76,9 +76,11 @@ def test_publish_moves_partitions_and_run_folder_into_place(tmp_path):
 
     published = publish_staged_run(str(tmp_path), "r1")
 
-    assert set(published) == {f"datasets/transcript/run_date={RUN_DATE}", f"datasets/audit/run_date={RUN_DATE}"}
-    for relative, path in published.items():
-        assert Path(path) == tmp_path / relative and Path(path).is_dir()
+    # Segment partitions move whole; the append-only audit moves file by file.
+    assert set(published) == {f"datasets/transcript/run_date={RUN_DATE}",
+                              f"datasets/audit/run_date={RUN_DATE}/part-r1-00000-of-00001.parquet", "runs/r1"}
+    for relative in published:
+        assert (tmp_path / relative).exists()
     assert _files(tmp_path) == [
         f"datasets/audit/run_date={RUN_DATE}/part-r1-00000-of-00001.parquet",
         f"datasets/transcript/run_date={RUN_DATE}/part-r1-00000-of-00001.parquet",

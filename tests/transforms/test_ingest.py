@@ -22,8 +22,10 @@ from transforms.ingest import (
     TAG_DEAD_LETTERS,
     TAG_SKIPPED,
     ParseArtifactFn,
+    MeetingSelection,
     PlanMeetingFn,
     ReadMeetingArtifacts,
+    RouteSelectedFn,
     build_artifact,
     fingerprint_uri,
     read_bounded,
@@ -297,7 +299,8 @@ def _plan(tmp_path: Path, artifacts, extra_files=()):
     for name, payload in files.items():
         (folder / name).write_bytes(payload)
         metadata.append(FileMetadata(str(folder / name), len(payload)))
-    outputs = list(PlanMeetingFn(root, IngestLimits()).process(("m1", metadata)))
+    planned = list(PlanMeetingFn(root, IngestLimits(), MeetingSelection()).process(("m1", metadata)))
+    outputs = [output for item in planned for output in RouteSelectedFn().process(item)]
     tagged = [o for o in outputs if isinstance(o, beam.pvalue.TaggedOutput)]
     work = [o for o in outputs if not isinstance(o, beam.pvalue.TaggedOutput)]
     records = [o.value for o in tagged if o.tag in (TAG_DEAD_LETTERS, TAG_SKIPPED)]

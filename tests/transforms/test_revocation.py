@@ -108,7 +108,8 @@ def test_tombstones_for_run_then_purge(tmp_path):
         }
         rows = inputs | TombstonesForRun(str(tmp_path), RUN_ID)
         assert_that(rows, equal_to(EXPECTED_ROWS))
-        _ = {TOMBSTONE_DATASET: rows} | WriteParquet(str(tmp_path), D2, RUN_ID)
+        dated = rows | beam.Map(lambda row: (D2, row))
+        _ = {TOMBSTONE_DATASET: dated} | WriteParquet(str(tmp_path), RUN_ID)
 
     tombstone_files = list((tmp_path / "datasets" / TOMBSTONE_DATASET).glob("run_date=*/*.parquet"))
     assert tombstone_files

@@ -18,7 +18,7 @@ from transforms.schemas import (
     DEAD_LETTER_SCHEMA,
     SEGMENT_SCHEMA,
 )
-from transforms.write import WriteParquet, audit_row, dataset_prefix, dead_letter_row, segment_row
+from transforms.write import WriteParquet, audit_row, dead_letter_row, partition_path, segment_row
 
 RUN_ID, RUN_DATE = "20261127T150102Z-ab12cd", "2026-11-27"
 
@@ -81,28 +81,33 @@ def test_dead_letter_rows_fit_the_dead_letter_schema():
     assert back[0]["dead_letter_id"] != back[1]["dead_letter_id"]
 
 
-def test_dataset_prefix():
-    assert dataset_prefix("/out/_staging/r1/", "chat", RUN_DATE, "r1") == \
-        f"/out/_staging/r1/datasets/chat/run_date={RUN_DATE}/part-r1"
+def test_partition_path():
+    assert partition_path("chat", RUN_DATE) == f"datasets/chat/run_date={RUN_DATE}"
 
 
 def _written(root: Path, dataset: str):
     return sorted((root / "datasets" / dataset / f"run_date={RUN_DATE}").glob(f"part-{RUN_ID}*.parquet"))
 
 
+def _dated(rows):
+    return [(RUN_DATE, row) for row in rows]
+
+
 def test_write_parquet_writes_every_dataset_with_its_exact_schema(tmp_path):
     root = tmp_path / "_staging" / RUN_ID
     with TestPipeline() as p:
         rows = {
-            "transcript": p | "Seg" >> beam.Create([segment_row(SEGMENTS[0])]),
-            "upload": p | "Upl" >> beam.Create([segment_row(SEGMENTS[1])]),
-            AUDIT_DATASET: p | "Aud" >> beam.Create([audit_row(d, RUN_ID) for d in DECISIONS]),
-            DEAD_LETTER_DATASET: p | "Dead" >> beam.Create([dead_letter_row(d, RUN_ID) for d in DEAD_LETTERS]),
+            "transcript": p | "Seg" >> beam.Create(_dated([segment_row(SEGMENTS[0])])),
+            "upload": p | "Upl" >> beam.Create(_dated([segment_row(SEGMENTS[1])])),
+            AUDIT_DATASET: p | "Aud" >> beam.Create(_dated([audit_row(d, RUN_ID) for d in DECISIONS])),
+            DEAD_LETTER_DATASET: p | "Dead" >> beam.Create(_dated([dead_letter_row(d, RUN_ID) for d in DEAD_LETTERS])),
             "chat": p | "NoChat" >> beam.Create([]),
         }
-        _ = rows | WriteParquet(str(root), RUN_DATE, RUN_ID)
+        _ = rows | WriteParquet(str(root), RUN_ID)
 
-    expected_rows = {"transcript": 1, "upload": 1, AUDIT_DATASET: 2, DEAD_LETTER_DATASET: 2, "chat": 0}
+    # An empty dataset writes no partition: partitions exist only for dates with rows.
+    assert not (root / "datasets" / "chat").exists()
+    expected_rows = {"transcript": 1, "upload": 1, AUDIT_DATASET: 2, DEAD_LETTER_DATASET: 2}
     for dataset, count in expected_rows.items():
         files = _written(root, dataset)
         assert files, f"no file written for {dataset}"
@@ -121,4 +126,4 @@ def test_write_parquet_writes_every_dataset_with_its_exact_schema(tmp_path):
 def test_write_parquet_rejects_unknown_datasets(tmp_path):
     with pytest.raises(KeyError):
         with TestPipeline() as p:
-            _ = {"nonsense": p | beam.Create([{"a": 1}])} | WriteParquet(str(tmp_path), RUN_DATE, RUN_ID)
+            _ = {"nonsense": p | beam.Create([(RUN_DATE, {"a": 1})])} | WriteParquet(str(tmp_path), RUN_ID)
