@@ -6,8 +6,8 @@ from typing import List, Optional, Tuple
 
 from transforms.parsers.base import ArtifactRejected, ParseContext, ParsedDocument
 from transforms.parsers.encoding import decode_text
-from transforms.parsers.timecodes import clock_to_ms, split_speaker
-from transforms.parsers.webvtt import Cue, CueParseResult, clean_cue_text, cues_to_document
+from transforms.parsers.timecodes import clock_to_ms
+from transforms.parsers.webvtt import Cue, CueParseResult, blank_line_blocks, cue_from_lines, cues_to_document
 from transforms.records import DeadLetterReason
 
 SOURCE_FORMAT = "sbv"
@@ -29,16 +29,7 @@ def parse_cues(text: str) -> CueParseResult:
         raise ArtifactRejected(DeadLetterReason.WRONG_FORMAT, "WebvttInSbv")
     cues: List[Cue] = []
     timing_lines = invalid = empty = 0
-    lines = text.split("\n")
-    i = 0
-    while i < len(lines):
-        if not lines[i].strip():
-            i += 1
-            continue
-        block: List[str] = []
-        while i < len(lines) and lines[i].strip():
-            block.append(lines[i])
-            i += 1
+    for block in blank_line_blocks(text):
         if not _TIMING_SHAPE.match(block[0]):
             invalid += 1                                  # a block without a timing line
             continue
@@ -47,12 +38,11 @@ def parse_cues(text: str) -> CueParseResult:
         if timing is None:
             invalid += 1
             continue
-        voice, cue_text = clean_cue_text(block[1:])
-        speaker, cue_text = (voice, cue_text) if voice else split_speaker(cue_text)
-        if not cue_text:
+        cue = cue_from_lines(timing[0], timing[1], block[1:])
+        if cue is None:
             empty += 1
-            continue
-        cues.append(Cue(timing[0], timing[1], cue_text, speaker))
+        else:
+            cues.append(cue)
     return CueParseResult(tuple(cues), timing_lines, invalid, empty)
 
 

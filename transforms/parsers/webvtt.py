@@ -14,7 +14,7 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 from transforms.parsers.base import ArtifactRejected, ParseContext, ParsedDocument, ParsedSegment
 from transforms.parsers.encoding import decode_text
@@ -45,6 +45,26 @@ class CueParseResult:
     timing_lines: int              # lines containing "-->"
     invalid_cues: int              # timing unparsable
     empty_cues: int                # valid timing, no text
+
+
+def blank_line_blocks(text: str) -> Iterator[List[str]]:
+    """Runs of non-blank lines: how SRT and SBV write their cues."""
+    block: List[str] = []
+    for line in text.split("\n"):
+        if line.strip():
+            block.append(line)
+        elif block:
+            yield block
+            block = []
+    if block:
+        yield block
+
+
+def cue_from_lines(start_ms: int, end_ms: Optional[int], text_lines: List[str]) -> Optional["Cue"]:
+    """A cue from its text lines (tags stripped, speaker from <v> or "Name:"), or None if empty."""
+    voice, cue_text = clean_cue_text(text_lines)
+    speaker, cue_text = (voice, cue_text) if voice else split_speaker(cue_text)
+    return Cue(start_ms, end_ms, cue_text, speaker) if cue_text else None
 
 
 def clean_cue_text(raw_lines: List[str]) -> Tuple[Optional[str], str]:
@@ -105,12 +125,11 @@ def parse_cues(text: str) -> CueParseResult:
         if timing is None:
             invalid += 1
             continue
-        voice, cue_text = clean_cue_text(body)
-        speaker, cue_text = (voice, cue_text) if voice else split_speaker(cue_text)
-        if not cue_text:
+        cue = cue_from_lines(timing[0], timing[1], body)
+        if cue is None:
             empty += 1
-            continue
-        cues.append(Cue(timing[0], timing[1], cue_text, speaker))
+        else:
+            cues.append(cue)
     return CueParseResult(tuple(cues), timing_lines, invalid, empty)
 
 
