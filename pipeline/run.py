@@ -191,7 +191,8 @@ def _check_inputs(options: RunOptions) -> None:
 
 def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int:
     """Run the pipeline, then publish or quarantine. Returns the exit code."""
-    from expectations.engine import ValidationReport, evaluate_run_level, merge_reports, write_validation_artifacts
+    from expectations import ValidationReport, evaluate_run_level, merge_reports
+    from expectations.artifacts import write_validation_artifacts
     from pipeline.report import write_index
 
     progress = progress or Progress(enabled=options.progress, as_json=options.log_format == "json")

@@ -7,11 +7,11 @@ per kind, ``ingested = parsed + dead_lettered`` and ``parsed = published + dropp
 from __future__ import annotations
 
 import json
-from typing import Dict, Iterable, Tuple
+from typing import Dict, Tuple
 
 import apache_beam as beam
 
-from transforms.records import Artifact, ConsentDecision, DeadLetter, GatedArtifact, RedactedSegment, SkippedFile
+from transforms.records import Artifact, ConsentDecision, DeadLetter, RedactedSegment, SkippedFile
 
 UNKNOWN_KIND = "unknown"
 
