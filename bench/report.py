@@ -142,3 +142,12 @@ def write_reports(document: Dict[str, Any], out_dir: Path, stamp: str) -> Dict[s
     paths["latest_json"].write_text(text, encoding="utf-8")
     paths["markdown"].write_text(render_markdown(document), encoding="utf-8")
     return paths
+
+
+def emit_json(report: dict, out: Optional[Path]) -> None:
+    """Print a benchmark's JSON result, and write it to ``out`` when given (for bench.run)."""
+    text = json.dumps(report, indent=2)
+    print(text)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text + "\n", encoding="utf-8")

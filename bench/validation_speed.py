@@ -13,7 +13,6 @@ should: the rows are valid) and this process's peak RSS.
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import statistics
 import tempfile
@@ -25,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.pipeline_e2e import pinned
+from bench.report import emit_json
 from transforms.schemas import SEGMENT_SCHEMA
 
 RUN_ID = "20260601T000000Z-bench0"
@@ -123,11 +123,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-validate-") as workdir:
         report = run(args.rows, args.rounds, args.files, Path(workdir))
-    text = json.dumps(report, indent=2)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text + "\n", encoding="utf-8")
+    emit_json(report, args.out)
     return 0
 
 

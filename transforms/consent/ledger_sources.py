@@ -128,6 +128,15 @@ class _DecodedLines:
             return "\n"
 
 
+def _check_columns(names, source: str, row_number: int) -> None:
+    """Columns of a tabular ledger: no unknown column (a typo must not widen consent), none missing."""
+    if any(name not in LEDGER_FIELDS for name in names):
+        raise LedgerError(source, row_number, "unknown_column")
+    missing = [name for name in REQUIRED_FIELDS if name not in names]
+    if missing:
+        raise LedgerError(source, row_number, f"missing_column:{missing[0]}")
+
+
 def iter_csv_rows(handle, source: str) -> Iterator[Tuple[int, RawRow]]:
     """Rows of a CSV ledger with a header row; ``artifact_kinds`` as ``a;b``, ``a|b`` or a JSON list."""
     lines = _DecodedLines(handle)
@@ -143,12 +152,7 @@ def iter_csv_rows(handle, source: str) -> Iterator[Tuple[int, RawRow]]:
     header = [name.strip() for name in header]
     if len(set(header)) != len(header):
         raise LedgerError(source, 1, "duplicate_column")
-    unknown = [name for name in header if name not in LEDGER_FIELDS]
-    if unknown:
-        raise LedgerError(source, 1, "unknown_column")
-    missing = [name for name in REQUIRED_FIELDS if name not in header]
-    if missing:
-        raise LedgerError(source, 1, f"missing_column:{missing[0]}")
+    _check_columns(header, source, 1)
     row_number = 1
     while True:
         row_number += 1
@@ -181,12 +185,7 @@ def iter_parquet_rows(handle, source: str) -> Iterator[Tuple[int, RawRow]]:
     except (pa.ArrowException, OSError, ValueError):
         raise LedgerError(source, 0, "unreadable_parquet") from None
     names = parquet.schema_arrow.names
-    unknown = [name for name in names if name not in LEDGER_FIELDS]
-    if unknown:
-        raise LedgerError(source, 0, "unknown_column")
-    missing = [name for name in REQUIRED_FIELDS if name not in names]
-    if missing:
-        raise LedgerError(source, 0, f"missing_column:{missing[0]}")
+    _check_columns(names, source, 0)
     row_number = 0
     try:
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS):
