@@ -248,7 +248,11 @@ def _owner_alive(stage: Path) -> bool:
     try:
         pid = int((stage / OWNER).read_text().strip())
     except (OSError, ValueError):
-        return False
+        # No owner yet: a run between creating its folder and writing its pid; give it time.
+        try:
+            return time.time() - stage.stat().st_mtime < _GARBLED_LOCK_GRACE_S
+        except OSError:
+            return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
