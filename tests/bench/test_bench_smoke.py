@@ -1,6 +1,6 @@
 """The benchmark harness on a tiny fake DATA_DIR (QMSum-shaped JSON + a zoom-real-shaped call).
 
-Never reads ../shared: the data folder is written here in the real shapes.
+Never reads the shared data folder: a small one is written here in the real shapes.
 """
 from __future__ import annotations
 
