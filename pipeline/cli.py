@@ -87,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rebuild the index of run reports")
     report.add_argument("--output", required=True)
 
+    finalize = sub.add_parser("finalize", help="validate and publish runs whose job ran elsewhere "
+                                               "(Dataflow template / Flex launch) once it has finished")
+    finalize.add_argument("--output", required=True)
+
     purge = sub.add_parser("purge", help="remove tombstoned (withdrawn) rows from published Parquet")
     purge.add_argument("--output", required=True)
     return parser
@@ -126,6 +130,16 @@ def _report(args) -> int:
     return EXIT_OK
 
 
+def _finalize(args) -> int:
+    from pipeline.run import finalize_runs
+
+    results = finalize_runs(args.output)
+    if not results:
+        print("finalize: no submitted run has finished yet")
+        return EXIT_OK
+    return max(code for _, code in results)
+
+
 def _purge(args) -> int:
     from pipeline.purge import purge_output
 
@@ -144,7 +158,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     from pipeline.run import RunFailed  # imports Beam: after logging is configured
     handlers = {"run": lambda: _run(args, extra), "redact": lambda: _redact(args),
                 "validate": lambda: _validate(args), "report": lambda: _report(args),
-                "purge": lambda: _purge(args)}
+                "purge": lambda: _purge(args), "finalize": lambda: _finalize(args)}
     try:
         return handlers[args.command]()
     except ConfigError as exc:

@@ -31,6 +31,7 @@ TRASH = "_trash"
 LOCK = "_publish.lock"
 JOURNAL = "_journal"
 OWNER = "_owner.pid"
+LAUNCH_FILE = "_launch.json"   # in runs/<run_id>/ of a staged run whose job runs elsewhere
 _GARBLED_LOCK_GRACE_S = 30.0
 # Datasets whose partitions accumulate across re-runs of a date: the audit is the record of
 # every decision ever taken, and tombstones must survive until a purge has applied them.
@@ -229,10 +230,18 @@ def recover_interrupted_publishes(output: str) -> List[str]:
             completed.append(plan["run_id"])
             shutil.rmtree(out / TRASH / plan["run_id"], ignore_errors=True)
             shutil.rmtree(Path(staging_root(output, plan["run_id"])), ignore_errors=True)
+        launched = set(launched_runs(output))
         for stage in sorted((out / STAGING).glob("*")):
-            if stage.is_dir() and not _owner_alive(stage):
+            if stage.is_dir() and stage.name not in launched and not _owner_alive(stage):
                 shutil.rmtree(stage, ignore_errors=True)
     return completed
+
+
+def launched_runs(output: str) -> List[str]:
+    """Staged runs whose job was submitted to run elsewhere (they wait for ``finalize``)."""
+    if not is_local(output):
+        return []
+    return sorted(p.parents[2].name for p in (Path(output) / STAGING).glob(f"*/runs/*/{LAUNCH_FILE}"))
 
 
 def claim_staging(output: str, run_id: str) -> None:

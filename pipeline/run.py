@@ -10,7 +10,7 @@ import json
 import logging
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime, timezone
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -36,6 +36,7 @@ TALLY_FILE = "_tally.json"
 LEDGER_ERRORS_FILE = "_ledger_errors.jsonl"
 BATCH_VALIDATION_FILE = "_validation_batches.json"
 DATES_FILE = "_dates.json"
+LAUNCH_FILE = publish.LAUNCH_FILE
 
 
 class RunFailed(Exception):
@@ -160,6 +161,72 @@ class Watermark:
         return {"files": self.files.isoformat(), "consent": self.consent.isoformat()}
 
 
+@dataclass(frozen=True)
+class LaunchRecord:
+    """What ``gatekeeper finalize`` needs to finish a run whose job ran elsewhere. No secrets."""
+
+    options: dict
+    started_at: str
+    since: Optional[dict]
+
+    @classmethod
+    def of(cls, options: RunOptions, started: datetime, since: Optional[Watermark]) -> "LaunchRecord":
+        return cls(
+            options={
+                "input_uri": options.input_uri, "consent_uri": options.consent_uri,
+                "output_uri": options.output_uri, "as_of": options.as_of.isoformat(),
+                "run_date": options.run_date, "run_id": options.run_id, "config": options.config.to_dict(),
+                "key_source": {"kind": options.pseudonym_key.kind, "ref": options.pseudonym_key.ref},
+                "selected_dates": list(options.selected_dates) if options.selected_dates is not None else None,
+                "since": options.since, "log_format": options.log_format,
+            },
+            started_at=started.isoformat(),
+            since=since.to_dict() if since else None,
+        )
+
+    def to_dict(self) -> dict:
+        return {"options": self.options, "started_at": self.started_at, "since": self.since}
+
+    def run_options(self) -> RunOptions:
+        from pipeline.config import PseudonymKeySource, load_config
+
+        raw = self.options
+        return RunOptions(
+            input_uri=raw["input_uri"], consent_uri=raw["consent_uri"], output_uri=raw["output_uri"],
+            as_of=parse_timestamp(raw["as_of"], "as_of"), run_date=raw["run_date"], run_id=raw["run_id"],
+            config=load_config(None, overrides=raw["config"]),
+            pseudonym_key=PseudonymKeySource(**raw["key_source"]),
+            selected_dates=tuple(raw["selected_dates"]) if raw["selected_dates"] is not None else None,
+            since=raw["since"], log_format=raw["log_format"])
+
+
+def finalize_runs(output: str, progress: Optional[Progress] = None) -> List[Tuple[str, int]]:
+    """Validate and publish (or quarantine) every submitted run whose job has finished.
+
+    A finished job has written its accounting (``_tally.json``); runs still in flight are left.
+    Returns (run id, exit code) per run finalized.
+    """
+    progress = progress or Progress()
+    done = []
+    for run_id in publish.launched_runs(output):
+        run_folder = publish.run_dir(publish.staging_root(output, run_id), run_id)
+        if publish.read_text(f"{run_folder}/{TALLY_FILE}") is None:
+            continue
+        launch = json.loads(publish.read_text(f"{run_folder}/{LAUNCH_FILE}"))
+        record = LaunchRecord(launch["options"], launch["started_at"], launch["since"])
+        since = launch["since"]
+        watermark = Watermark(parse_timestamp(since["files"], "since"), parse_timestamp(since["consent"], "since")) \
+            if since else None
+        try:
+            code = finish_run(record.run_options(), parse_timestamp(launch["started_at"], "started_at"),
+                              watermark, {}, progress)
+        except RunFailed as failed:
+            progress.summary(f"gatekeeper: {run_id}: {failed}")
+            code = failed.exit_code
+        done.append((run_id, code))
+    return done
+
+
 def resolve_since(since: Optional[str], output: str) -> Optional[Watermark]:
     """The --since watermark: an explicit time, or the watermark of the last published run.
 
@@ -189,12 +256,20 @@ def _check_inputs(options: RunOptions) -> None:
         raise RunFailed(EXIT_USAGE, f"consent ledger unusable: {exc}") from None
 
 
-def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int:
-    """Run the pipeline, then publish or quarantine. Returns the exit code."""
-    from expectations import ValidationReport, evaluate_run_level, merge_reports
-    from expectations.artifacts import write_validation_artifacts
-    from pipeline.report import write_index
+def _submitted_only(result, pipeline_options) -> bool:
+    """True when the runner only described or submitted the job (template, Flex launch, dry run)."""
+    from apache_beam.options.pipeline_options import TestOptions
 
+    return getattr(result, "has_job", True) is False or bool(pipeline_options.view_as(TestOptions).dry_run)
+
+
+def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int:
+    """Run the pipeline, then publish or quarantine. Returns the exit code.
+
+    When the runner only describes or submits the job (template generation, a Flex Template
+    launch, ``--dry_run``), the run stops after writing its launch record; ``gatekeeper
+    finalize`` validates and publishes it once the job has finished.
+    """
     progress = progress or Progress(enabled=options.progress, as_json=options.log_format == "json")
     started = datetime.now(timezone.utc)
     _check_inputs(options)
@@ -202,8 +277,7 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
     publish.recover_interrupted_publishes(output)
     publish.claim_staging(output, options.run_id)
     changed_since = resolve_since(options.since, output)
-    stage_root = publish.staging_root(output, options.run_id)
-    run_folder = publish.run_dir(stage_root, options.run_id)
+    run_folder = publish.run_dir(publish.staging_root(output, options.run_id), options.run_id)
 
     progress.stage(f"run {options.run_id}: pipeline starting", since_watermark=bool(changed_since))
     pipeline_options = beam_pipeline_options(options.beam_args)
@@ -211,6 +285,13 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
         pipeline = beam.Pipeline(options=pipeline_options)
         build_pipeline(pipeline, options, changed_since)
         result = pipeline.run()
+        if _submitted_only(result, pipeline_options):
+            launch = LaunchRecord.of(options, started, changed_since)
+            publish.write_json(f"{run_folder}/{LAUNCH_FILE}", launch.to_dict())
+            progress.summary(f"gatekeeper run {options.run_id}: SUBMITTED (the job was described or "
+                             f"submitted, not run here); when it has finished: "
+                             f"gatekeeper finalize --output {output}")
+            return EXIT_PUBLISHED
         result.wait_until_finish()
     except Exception as exc:
         publish.quarantine_staged_run(output, options.run_id)
@@ -221,7 +302,19 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
                    meetings=metrics.get("ingest:meetings", 0),
                    artifacts_parsed=sum(v for k, v in metrics.items() if k.startswith("ingest:artifacts.")),
                    segments_written=sum(metrics.get(f"write:rows.{kind}", 0) for kind in SEGMENT_DATASETS))
+    return finish_run(options, started, changed_since, metrics, progress)
 
+
+def finish_run(options: RunOptions, started: datetime, changed_since: Optional[Watermark],
+               metrics: Dict[str, int], progress: Progress) -> int:
+    """The driver's half after the pipeline: check ledger errors, validate, publish or quarantine."""
+    from expectations import ValidationReport, evaluate_run_level, merge_reports
+    from expectations.artifacts import write_validation_artifacts
+    from pipeline.report import write_index
+
+    output = options.output_uri
+    stage_root = publish.staging_root(output, options.run_id)
+    run_folder = publish.run_dir(stage_root, options.run_id)
     ledger_errors = _read_jsonl(f"{run_folder}/{LEDGER_ERRORS_FILE}")
     tally_json = publish.read_text(f"{run_folder}/{TALLY_FILE}")
     batch_json = publish.read_text(f"{run_folder}/{BATCH_VALIDATION_FILE}")
@@ -291,7 +384,7 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
 def _finish_run_folder(run_folder: str, manifest: dict, report, history: List[dict]) -> None:
     from pipeline.report import write_run_report
 
-    for name in (TALLY_FILE, BATCH_VALIDATION_FILE, LEDGER_ERRORS_FILE, DATES_FILE):
+    for name in (TALLY_FILE, BATCH_VALIDATION_FILE, LEDGER_ERRORS_FILE, DATES_FILE, LAUNCH_FILE):
         path = f"{run_folder}/{name}"
         if FileSystems.exists(path):
             FileSystems.delete([path])

@@ -10,8 +10,8 @@ fails the task.
 
 ``gatekeeper_nightly_flex`` launches the Flex Template (``DataflowStartFlexTemplateOperator``)
 and waits for the job, then ``gatekeeper finalize`` publishes the staged run. A Flex
-Template's launcher VM only submits the job, so the publish step has to run afterwards:
-this DAG needs the ``gatekeeper finalize`` command described in docs/DEPLOY.md.
+Template's launcher VM only submits the job, so the publish step runs afterwards with
+``gatekeeper finalize`` (see docs/DEPLOY.md).
 
 Each DAG run processes the meetings of its logical date (``--run-date {{ ds }}``) with consent
 as of the end of its data interval, so Airflow's catch-up, ``airflow dags backfill`` and task

@@ -209,12 +209,10 @@ def test_setup_file_sdist_ships_every_packaged_resource(staged_template):
 # --- template mode: the driver must not judge a job that has not run ------------------------------
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="execute_run treats template creation / a launch-only submission "
-                   "like a finished job: it finds no tally in staging and quarantines the staged run before "
-                   "the job ran; it should stop after submission and leave publishing to a finalize step")
 def test_template_mode_run_does_not_quarantine_the_staged_run(tmp_path):
     from pipeline.cli import _parser
     from pipeline.options import build_run_options
+    from pipeline.publish import launched_runs
     from pipeline.run import RunFailed, execute_run
 
     meetings = tmp_path / "meetings"
@@ -235,3 +233,4 @@ def test_template_mode_run_does_not_quarantine_the_staged_run(tmp_path):
             pass
     assert (tmp_path / "template.json").is_file()          # the job was only described, not run
     assert not (output / "_quarantine" / options.run_id).exists()
+    assert launched_runs(str(output)) == [options.run_id]   # waits for `gatekeeper finalize`
