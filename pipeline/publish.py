@@ -32,7 +32,7 @@ LOCK = "_publish.lock"
 JOURNAL = "_journal"
 OWNER = "_owner.pid"
 LAUNCH_FILE = "_launch.json"   # in runs/<run_id>/ of a staged run whose job runs elsewhere
-_GARBLED_LOCK_GRACE_S = 30.0
+_STARTUP_GRACE_S = 30.0   # a lock or staging folder younger than this may still be being written
 # Datasets whose partitions accumulate across re-runs of a date: the audit is the record of
 # every decision ever taken, and tombstones must survive until a purge has applied them.
 APPEND_ONLY_DATASETS = ("audit", "tombstone")
@@ -123,7 +123,7 @@ def _stale_lock(lock_path: Path) -> bool:
         pid = 0
     if pid <= 0:
         # Empty or garbled: its writer died between create and write. Give a live writer time.
-        return age_s > _GARBLED_LOCK_GRACE_S
+        return age_s > _STARTUP_GRACE_S
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -259,7 +259,7 @@ def _owner_alive(stage: Path) -> bool:
     except (OSError, ValueError):
         # No owner yet: a run between creating its folder and writing its pid; give it time.
         try:
-            return time.time() - stage.stat().st_mtime < _GARBLED_LOCK_GRACE_S
+            return time.time() - stage.stat().st_mtime < _STARTUP_GRACE_S
         except OSError:
             return False
     try:

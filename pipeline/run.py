@@ -160,6 +160,11 @@ class Watermark:
     def to_dict(self) -> dict:
         return {"files": self.files.isoformat(), "consent": self.consent.isoformat()}
 
+    @classmethod
+    def from_dict(cls, raw: dict) -> "Watermark":
+        return cls(files=parse_timestamp(raw["files"], "watermark"),
+                   consent=parse_timestamp(raw["consent"], "watermark"))
+
 
 @dataclass(frozen=True)
 class LaunchRecord:
@@ -214,9 +219,7 @@ def finalize_runs(output: str, progress: Optional[Progress] = None) -> List[Tupl
             continue
         launch = json.loads(publish.read_text(f"{run_folder}/{LAUNCH_FILE}"))
         record = LaunchRecord(launch["options"], launch["started_at"], launch["since"])
-        since = launch["since"]
-        watermark = Watermark(parse_timestamp(since["files"], "since"), parse_timestamp(since["consent"], "since")) \
-            if since else None
+        watermark = Watermark.from_dict(launch["since"]) if launch["since"] else None
         try:
             code = finish_run(record.run_options(), parse_timestamp(launch["started_at"], "started_at"),
                               watermark, {}, progress)
@@ -240,8 +243,7 @@ def resolve_since(since: Optional[str], output: str) -> Optional[Watermark]:
     for manifest in reversed(publish.published_manifests(output)):
         mark = manifest.get("watermark")
         if manifest.get("status") == "published" and isinstance(mark, dict):
-            return Watermark(files=parse_timestamp(mark["files"], "watermark"),
-                             consent=parse_timestamp(mark["consent"], "watermark"))
+            return Watermark.from_dict(mark)
     return None
 
 

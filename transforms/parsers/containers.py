@@ -12,11 +12,12 @@ Nothing here logs, and every rejection carries a reason code only.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import zipfile
 import zlib
-from typing import Optional, Tuple
+from typing import Iterator, Optional, Tuple
 
 from pipeline.config import IngestLimits
 from transforms.parsers.base import ArtifactRejected
@@ -217,3 +218,16 @@ def open_ooxml(payload: bytes, limits: IngestLimits, expected: str) -> zipfile.Z
         raise ArtifactRejected(DeadLetterReason.WRONG_FORMAT, f"Not{expected.capitalize()}")
     _reject_dtds(archive)
     return archive
+
+
+@contextlib.contextmanager
+def office_library_errors(label: str) -> Iterator[None]:
+    """Map what python-docx / python-pptx / lxml raise on a broken part to reason codes."""
+    try:
+        yield
+    except ArtifactRejected:
+        raise
+    except RecursionError:
+        raise ArtifactRejected(DeadLetterReason.MALFORMED, f"{label}TooDeeplyNested") from None
+    except Exception as exc:  # these libraries raise many types for broken parts
+        raise ArtifactRejected(DeadLetterReason.CORRUPT, type(exc).__name__) from None

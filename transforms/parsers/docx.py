@@ -12,7 +12,7 @@ import io
 from typing import Iterator, List
 
 from transforms.parsers.base import ArtifactRejected, ParseContext, ParsedDocument, ParsedSegment
-from transforms.parsers.containers import open_ooxml, tidy_text
+from transforms.parsers.containers import office_library_errors, open_ooxml, tidy_text
 from transforms.records import DeadLetterReason
 
 SOURCE_FORMAT = "docx"
@@ -89,17 +89,11 @@ def _table_texts(table, depth: int) -> Iterator[str]:
 def parse(payload: bytes, context: ParseContext) -> ParsedDocument:
     """Parse a .docx; raises only ``ArtifactRejected``."""
     open_ooxml(payload, context.limits, "docx")
-    try:
+    with office_library_errors("Docx"):
         import docx
 
         document = docx.Document(io.BytesIO(payload))
         texts = list(_block_texts(document.element.body))
-    except ArtifactRejected:
-        raise
-    except RecursionError:
-        raise ArtifactRejected(DeadLetterReason.MALFORMED, "DocxTooDeeplyNested") from None
-    except Exception as exc:  # python-docx/lxml raise many types for broken parts
-        raise ArtifactRejected(DeadLetterReason.CORRUPT, type(exc).__name__) from None
     if not texts:
         raise ArtifactRejected(DeadLetterReason.EMPTY, "DocxNoText")
     return ParsedDocument(source_format=SOURCE_FORMAT, segments=tuple(ParsedSegment(text=t) for t in texts))

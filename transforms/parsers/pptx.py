@@ -11,7 +11,7 @@ import io
 from typing import List, Tuple
 
 from transforms.parsers.base import ArtifactRejected, ParseContext, ParsedDocument, ParsedSegment
-from transforms.parsers.containers import open_ooxml, tidy_text
+from transforms.parsers.containers import office_library_errors, open_ooxml, tidy_text
 from transforms.parsers.whiteboard_json import reading_order
 from transforms.records import DeadLetterReason
 
@@ -77,17 +77,11 @@ def _slide_text(slide) -> str:
 def parse(payload: bytes, context: ParseContext) -> ParsedDocument:
     """Parse a .pptx; raises only ``ArtifactRejected``."""
     open_ooxml(payload, context.limits, "pptx")
-    try:
+    with office_library_errors("Pptx"):
         from pptx import Presentation
 
         presentation = Presentation(io.BytesIO(payload))
         texts = [text for text in (_slide_text(slide) for slide in presentation.slides) if text]
-    except ArtifactRejected:
-        raise
-    except RecursionError:
-        raise ArtifactRejected(DeadLetterReason.MALFORMED, "PptxTooDeeplyNested") from None
-    except Exception as exc:  # python-pptx/lxml raise many types for broken parts
-        raise ArtifactRejected(DeadLetterReason.CORRUPT, type(exc).__name__) from None
     if not texts:
         raise ArtifactRejected(DeadLetterReason.EMPTY, "PptxNoText")
     return ParsedDocument(source_format=SOURCE_FORMAT, segments=tuple(ParsedSegment(text=t) for t in texts))

@@ -6,7 +6,7 @@ from typing import List, Optional, Tuple
 
 from transforms.parsers.base import ArtifactRejected, ParseContext, ParsedDocument
 from transforms.parsers.encoding import decode_text
-from transforms.parsers.timecodes import clock_to_ms
+from transforms.parsers.timecodes import cue_span
 from transforms.parsers.webvtt import Cue, CueParseResult, blank_line_blocks, cue_from_lines, cues_to_document
 from transforms.records import DeadLetterReason
 
@@ -17,11 +17,7 @@ _TIMING_SHAPE = re.compile(r"^\s*[0-9a-zA-Z:.]+,[0-9a-zA-Z:.]+\s*$")
 
 def _timing(line: str) -> Optional[Tuple[int, Optional[int]]]:
     start_raw, _, end_raw = line.strip().partition(",")
-    start = clock_to_ms(start_raw, require_hours=True, fraction_sep=".", require_fraction=True)
-    end = clock_to_ms(end_raw, require_hours=True, fraction_sep=".", require_fraction=True)
-    if start is None or end is None:
-        return None
-    return start, (end if end >= start else None)
+    return cue_span(start_raw, end_raw, fraction_sep=".")
 
 
 def parse_cues(text: str) -> CueParseResult:

@@ -6,7 +6,7 @@ from typing import List, Optional, Tuple
 
 from transforms.parsers.base import ArtifactRejected, ParseContext, ParsedDocument
 from transforms.parsers.encoding import decode_text
-from transforms.parsers.timecodes import clock_to_ms
+from transforms.parsers.timecodes import cue_span
 from transforms.parsers.webvtt import Cue, CueParseResult, blank_line_blocks, cue_from_lines, cues_to_document
 from transforms.records import DeadLetterReason
 
@@ -19,11 +19,7 @@ def _timing(line: str) -> Optional[Tuple[int, Optional[int]]]:
     match = _TIMING.match(line)
     if not match:
         return None
-    start = clock_to_ms(match.group(1), require_hours=True, fraction_sep=",", require_fraction=True)
-    end = clock_to_ms(match.group(2), require_hours=True, fraction_sep=",", require_fraction=True)
-    if start is None or end is None:
-        return None
-    return start, (end if end >= start else None)
+    return cue_span(match.group(1), match.group(2), fraction_sep=",")
 
 
 def parse_cues(text: str) -> CueParseResult:

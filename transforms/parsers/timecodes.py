@@ -31,6 +31,15 @@ def clock_to_ms(value: str, *, require_hours: bool = False, fraction_sep: str = 
     return ((int(hours or 0) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + ms
 
 
+def cue_span(start_raw: str, end_raw: str, fraction_sep: str) -> Optional[Tuple[int, Optional[int]]]:
+    """(start_ms, end_ms) of an SRT/SBV timing; None if unreadable; end None if before start."""
+    start = clock_to_ms(start_raw, require_hours=True, fraction_sep=fraction_sep, require_fraction=True)
+    end = clock_to_ms(end_raw, require_hours=True, fraction_sep=fraction_sep, require_fraction=True)
+    if start is None or end is None:
+        return None
+    return start, (end if end >= start else None)
+
+
 def split_speaker(text: str) -> Tuple[Optional[str], str]:
     """``"Ann Lee: hello"`` → ``("Ann Lee", "hello")``; text without a name-like prefix → (None, text)."""
     match = _SPEAKER.match(text)
