@@ -41,7 +41,8 @@ setup(
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6", "websocket-client>=1.6"],
+        "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6", "websocket-client>=1.6",
+                 "gcp-storage-emulator>=2026.7"],
     },
     entry_points={"console_scripts": ["gatekeeper=pipeline.cli:main"]},
 )

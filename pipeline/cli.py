@@ -1,4 +1,4 @@
-"""`gatekeeper` command line: run, redact, validate, report, purge.
+"""`gatekeeper` command line: run, redact, validate, report, finalize, purge, files.
 
 Expected failures print one line to stderr and exit with their code; nothing here prints
 input content. Exit codes: 0 ok/published, 1 anything else, 2 usage/config/ledger error,
@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import time
 from typing import List, Optional, Sequence
@@ -93,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
 
     purge = sub.add_parser("purge", help="remove tombstoned (withdrawn) rows from published Parquet")
     purge.add_argument("--output", required=True)
+
+    files = sub.add_parser("files", help="list the published Parquet files, as the committed manifests "
+                                         "define them (read gs:// outputs through this list)")
+    files.add_argument("--output", required=True)
+    files.add_argument("--dataset", help="only this dataset (e.g. transcript, audit)")
     return parser
 
 
@@ -122,9 +126,10 @@ def _validate(args) -> int:
 
 
 def _report(args) -> int:
+    from pipeline.publish import has_files
     from pipeline.report import write_index
 
-    if not os.path.isdir(args.output):
+    if not has_files(args.output):
         raise ConfigError("output folder does not exist")
     print(write_index(args.output))
     return EXIT_OK
@@ -138,6 +143,18 @@ def _finalize(args) -> int:
         print("finalize: no submitted run has finished yet")
         return EXIT_OK
     return max(code for _, code in results)
+
+
+def _files(args) -> int:
+    from pipeline.publish import has_files, live_files
+
+    if not has_files(args.output):
+        raise ConfigError("output folder does not exist")
+    root = args.output.rstrip("/")
+    for relative in live_files(args.output):
+        if args.dataset is None or relative.split("/")[1] == args.dataset:
+            print(f"{root}/{relative}")
+    return EXIT_OK
 
 
 def _purge(args) -> int:
@@ -155,10 +172,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     if extra and args.command != "run":
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     configure_logging(args.verbose, args.log_format)
+    from pipeline.gcs_emulator import configure_for_emulator
     from pipeline.run import RunFailed  # imports Beam: after logging is configured
+
+    configure_for_emulator()
     handlers = {"run": lambda: _run(args, extra), "redact": lambda: _redact(args),
                 "validate": lambda: _validate(args), "report": lambda: _report(args),
-                "purge": lambda: _purge(args), "finalize": lambda: _finalize(args)}
+                "purge": lambda: _purge(args), "finalize": lambda: _finalize(args),
+                "files": lambda: _files(args)}
     try:
         return handlers[args.command]()
     except ConfigError as exc:

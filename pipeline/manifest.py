@@ -4,12 +4,13 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from importlib import metadata as importlib_metadata
-from pathlib import Path
 from typing import Dict, List, Optional
 
 import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
 
 from pipeline.options import RunOptions
+from pipeline.publish import list_files, relative_to
 from transforms.schemas import DATASET_SCHEMAS
 
 _PACKAGES = ("meeting-gatekeeper", "apache-beam", "presidio-analyzer", "presidio-anonymizer",
@@ -45,13 +46,17 @@ def collect_metrics(result) -> Dict[str, int]:
     return dict(sorted(metrics.items()))
 
 
+def _parquet_rows(path: str) -> int:
+    with FileSystems.open(path) as handle:
+        return pq.ParquetFile(handle).metadata.num_rows
+
+
 def _dataset_files(stage_root: str) -> Dict[str, dict]:
     datasets = {}
-    base = Path(stage_root)
     for name in DATASET_SCHEMAS:
-        files = sorted(base.glob(f"datasets/{name}/run_date=*/*.parquet"))
-        rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
-        datasets[name] = {"rows": rows, "files": [str(f.relative_to(base)) for f in files]}
+        files = list_files(f"{stage_root.rstrip('/')}/datasets/{name}/run_date=*/*.parquet")
+        datasets[name] = {"rows": sum(_parquet_rows(f.path) for f in files),
+                          "files": [relative_to(stage_root, f.path) for f in files]}
     return datasets
 
 
@@ -107,6 +112,9 @@ def render_summary(manifest: dict, output: Optional[str] = None) -> str:
         lines.append(f"  parquet:  {output}/datasets/<kind>/run_date=<date>/ "
                      f"(meeting dates {', '.join(dates) or 'none'}; audit and dead letters under "
                      f"run_date={manifest.get('run_date')})")
+        if "://" in output:
+            lines.append(f"  files:    gatekeeper files --output {output}  (the committed file list; read "
+                         f"object-store outputs through it)")
         lines.append(f"  manifest: {output}/runs/{run}/manifest.json")
         lines.append(f"  summary:  {output}/runs/{run}/summary.txt")
         lines.append(f"  report:   {output}/runs/{run}/report.html  (index: {output}/index.html)")

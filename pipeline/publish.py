@@ -6,9 +6,15 @@ folder (manifest last), under an exclusive lock so concurrent runs never interle
 failed or rejected run is moved to ``OUTPUT/_quarantine/<run_id>/`` and leaves published
 data untouched.
 
-Local paths use ``os.replace``/``os.rename`` (atomic within one filesystem). Other Beam
-filesystems (``gs://``) have no atomic directory rename: there the manifest, written last,
-is the commit record, and readers resolve files through it.
+Local paths use ``os.replace``/``os.rename`` (atomic within one filesystem). Object stores
+(``gs://``) have no atomic directory rename and no lock primitive Beam exposes, so there a run
+publishes by *manifest commit*: it copies its staged files to their final names (unique per run:
+``part-<run_id>-<shard>.parquet``), then writes ``runs/<run_id>/manifest.json``, a single object
+write, which is the commit. Readers resolve the live files through the committed manifests
+(:func:`live_files`, ``gatekeeper files``); a killed run's copies are never referenced and are
+collected later (:func:`collect_garbage`). Concurrent runs never write the same object, so
+neither loses work; where both replace a partition, the later ``finished_at`` wins, for readers
+and for the collector alike.
 """
 from __future__ import annotations
 
@@ -17,10 +23,12 @@ import json
 import os
 import shutil
 import signal
+import tempfile
 import time
 from pathlib import Path
-from typing import Iterable, Iterator, List, Optional
+from typing import Dict, Iterable, Iterator, List, Optional
 
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.schemas import SEGMENT_DATASETS
@@ -33,6 +41,10 @@ JOURNAL = "_journal"
 OWNER = "_owner.pid"
 LAUNCH_FILE = "_launch.json"   # in runs/<run_id>/ of a staged run whose job runs elsewhere
 _STARTUP_GRACE_S = 30.0   # a lock or staging folder younger than this may still be being written
+# Object stores: unreferenced published files younger than this may belong to a run that is
+# still publishing; staging younger than this may belong to a job still running.
+ORPHAN_GRACE_S = 6 * 3600.0
+REMOTE_STAGING_GRACE_S = 48 * 3600.0
 # Datasets whose partitions accumulate across re-runs of a date: the audit is the record of
 # every decision ever taken, and tombstones must survive until a purge has applied them.
 APPEND_ONLY_DATASETS = ("audit", "tombstone")
@@ -78,6 +90,47 @@ def read_text(uri: str) -> Optional[str]:
 
 def write_json(uri: str, payload) -> None:
     write_text(uri, json.dumps(payload, indent=2, sort_keys=True, default=str) + "\n")
+
+
+def list_files(pattern: str) -> List[FileMetadata]:
+    """Files matching a glob (``*``, ``**``) on any Beam filesystem; none if nothing matches."""
+    try:
+        found = FileSystems.match([pattern])[0].metadata_list
+    except (OSError, ValueError) as exc:
+        if "No files found" in str(exc) or isinstance(exc, FileNotFoundError):
+            return []
+        raise
+    return sorted((m for m in found if not m.path.endswith("/")), key=lambda m: m.path)
+
+
+def has_files(folder: str) -> bool:
+    """A local folder that exists, or an object-store prefix with at least one object."""
+    if is_local(folder):
+        return Path(folder).exists()
+    return bool(list_files(f"{folder.rstrip('/')}/**"))
+
+
+def relative_to(root: str, path: str) -> str:
+    prefix = root.rstrip("/") + "/"
+    if not path.startswith(prefix):
+        raise PublishError("a listed file lies outside its folder")
+    return path[len(prefix):]
+
+
+@contextlib.contextmanager
+def local_folder(uri: str) -> Iterator[str]:
+    """A local folder standing for ``uri``: ``uri`` itself when local; otherwise a temporary
+    folder whose files are uploaded to ``uri`` when the block ends without an error."""
+    if is_local(uri):
+        Path(uri).mkdir(parents=True, exist_ok=True)
+        yield uri
+        return
+    with tempfile.TemporaryDirectory(prefix="gatekeeper-") as tmp:
+        yield tmp
+        for path in sorted(p for p in Path(tmp).rglob("*") if p.is_file()):
+            with FileSystems.create(f"{uri.rstrip('/')}/{path.relative_to(tmp).as_posix()}",
+                                    compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+                handle.write(path.read_bytes())
 
 
 @contextlib.contextmanager
@@ -198,7 +251,7 @@ def publish_staged_run(output: str, run_id: str, replace_dates: Iterable[str] = 
     forward by the next run (``recover_interrupted_publishes``) rather than left half-done.
     """
     if not is_local(output):
-        raise PublishError("publishing to a non-local filesystem is not supported yet")
+        return _publish_by_manifest(output, run_id)
     stage = Path(staging_root(output, run_id))
     if not stage.is_dir():
         raise PublishError(f"no staged run {run_id} to publish")
@@ -219,8 +272,11 @@ def recover_interrupted_publishes(output: str) -> List[str]:
 
     Returns the run ids whose publish was completed.
     """
+    if not is_local(output):
+        collect_garbage(output)
+        return []
     out = Path(output)
-    if not is_local(output) or not out.exists():
+    if not out.exists():
         return []
     completed = []
     with publish_lock(output):
@@ -239,9 +295,9 @@ def recover_interrupted_publishes(output: str) -> List[str]:
 
 def launched_runs(output: str) -> List[str]:
     """Staged runs whose job was submitted to run elsewhere (they wait for ``finalize``)."""
-    if not is_local(output):
-        return []
-    return sorted(p.parents[2].name for p in (Path(output) / STAGING).glob(f"*/runs/*/{LAUNCH_FILE}"))
+    staging = f"{output.rstrip('/')}/{STAGING}"
+    return sorted({relative_to(staging, m.path).split("/")[0]
+                   for m in list_files(f"{staging}/*/runs/*/{LAUNCH_FILE}")})
 
 
 def claim_staging(output: str, run_id: str) -> None:
@@ -279,6 +335,14 @@ def crash_point(name: str) -> None:
 
 def quarantine_staged_run(output: str, run_id: str) -> str:
     """Move a staged run out of the way; nothing of it becomes visible as published."""
+    if not is_local(output):
+        stage_uri = staging_root(output, run_id)
+        target_uri = f"{output.rstrip('/')}/{QUARANTINE}/{run_id}"
+        staged = list_files(f"{stage_uri}/**")
+        if staged:
+            FileSystems.rename([m.path for m in staged],
+                               [f"{target_uri}/{relative_to(stage_uri, m.path)}" for m in staged])
+        return target_uri
     stage = Path(staging_root(output, run_id))
     target = Path(output) / QUARANTINE / run_id
     if not stage.exists():
@@ -291,14 +355,106 @@ def quarantine_staged_run(output: str, run_id: str) -> str:
 
 def published_manifests(output: str) -> List[dict]:
     """Manifests of published runs, oldest first."""
-    runs = Path(output) / "runs"
     manifests = []
-    if not runs.exists():
-        return manifests
-    for path in sorted(runs.glob("*/manifest.json")):
+    for found in list_files(f"{output.rstrip('/')}/runs/*/manifest.json"):
         try:
-            manifests.append(json.loads(path.read_text(encoding="utf-8")))
+            manifests.append(json.loads(read_text(found.path) or ""))
         except (OSError, json.JSONDecodeError):
             continue
     manifests.sort(key=lambda m: (m.get("started_at") or "", m.get("run_id") or ""))
     return manifests
+
+
+# ------------------------------------------------------------------ object stores: manifest commit
+
+def _publish_by_manifest(output: str, run_id: str) -> List[str]:
+    """Copy a staged run to its final names, then commit it by writing its manifest."""
+    stage = staging_root(output, run_id)
+    staged = list_files(f"{stage}/**")
+    if not staged:
+        raise PublishError(f"no staged run {run_id} to publish")
+    manifest_rel = f"runs/{run_id}/manifest.json"
+    relatives = [relative_to(stage, m.path) for m in staged if not m.path.endswith(f"/{OWNER}")]
+    if manifest_rel not in relatives:
+        raise PublishError(f"staged run {run_id} has no manifest to commit")
+    # Data first, then the run folder, the manifest last: until it exists nothing is published.
+    ordered = sorted((r for r in relatives if r != manifest_rel), key=lambda r: (not r.startswith("datasets/"), r))
+    for relative in ordered:
+        FileSystems.copy([f"{stage}/{relative}"], [f"{output.rstrip('/')}/{relative}"])
+    crash_point("publish:copied")
+    FileSystems.copy([f"{stage}/{manifest_rel}"], [f"{output.rstrip('/')}/{manifest_rel}"])
+    crash_point("publish:committed")
+    collect_garbage(output)
+    FileSystems.delete([m.path for m in staged])
+    return [r for r in ordered if r.startswith("datasets/")]
+
+
+def _partition(relative: str) -> str:
+    return relative.rsplit("/", 1)[0]
+
+
+def live_files(output: str) -> List[str]:
+    """Published dataset files (relative to ``output``) as the committed manifests define them.
+
+    Manifests apply in ``finished_at`` order: a run replaces each partition it wrote (and, for
+    the segment datasets, each date it processed, even with no rows left), while the audit and
+    tombstone partitions accumulate. On a local output this equals the files on disk.
+    """
+    committed = [m for m in published_manifests(output) if m.get("status") == "published"]
+    committed.sort(key=lambda m: (m.get("finished_at") or "", m.get("run_id") or ""))
+    partitions: Dict[str, List[str]] = {}
+    for manifest in committed:
+        datasets = manifest.get("datasets") or {}
+        processed = (manifest.get("selection") or {}).get("processed_dates") or []
+        for name in sorted(set(datasets) | set(SEGMENT_DATASETS)):
+            files = list((datasets.get(name) or {}).get("files") or [])
+            if name in APPEND_ONLY_DATASETS:
+                for relative in files:
+                    partitions.setdefault(_partition(relative), []).append(relative)
+                continue
+            replaced = {_partition(r) for r in files}
+            if name in SEGMENT_DATASETS:
+                replaced |= {f"datasets/{name}/run_date={date}" for date in processed}
+            for partition in replaced:
+                partitions[partition] = [r for r in files if _partition(r) == partition]
+    return sorted(r for files in partitions.values() for r in files)
+
+
+def collect_garbage(output: str, now: Optional[float] = None) -> List[str]:
+    """Object stores: delete dataset files no committed manifest keeps live, and old staging.
+
+    A file some manifest committed but a later one superseded goes at once; a file no manifest
+    references (a killed run's copy, or a run still publishing), and a run folder without its
+    manifest, only after ``ORPHAN_GRACE_S``.
+    Staging of runs that are not waiting for ``finalize`` goes after ``REMOTE_STAGING_GRACE_S``.
+    Returns the deleted paths.
+    """
+    now = time.time() if now is None else now
+    root = output.rstrip("/")
+    committed = [m for m in published_manifests(output) if m.get("status") == "published"]
+    referenced = {r for m in committed for entry in (m.get("datasets") or {}).values()
+                  for r in (entry or {}).get("files") or []}
+    live = set(live_files(output))
+    doomed = []
+    for found in list_files(f"{root}/datasets/**"):
+        relative = relative_to(root, found.path)
+        if relative in live:
+            continue
+        if relative in referenced or now - (found.last_updated_in_seconds or now) > ORPHAN_GRACE_S:
+            doomed.append(found.path)
+    committed_ids = {m.get("run_id") for m in published_manifests(output)}
+    for found in list_files(f"{root}/runs/**"):
+        uncommitted = relative_to(f"{root}/runs", found.path).split("/")[0] not in committed_ids
+        if uncommitted and now - (found.last_updated_in_seconds or now) > ORPHAN_GRACE_S:
+            doomed.append(found.path)
+    launched = set(launched_runs(output))
+    staged: Dict[str, List[FileMetadata]] = {}
+    for found in list_files(f"{root}/{STAGING}/**"):
+        staged.setdefault(relative_to(f"{root}/{STAGING}", found.path).split("/")[0], []).append(found)
+    for run_id, files in staged.items():
+        newest = max(f.last_updated_in_seconds or now for f in files)
+        if run_id not in launched and now - newest > REMOTE_STAGING_GRACE_S:
+            doomed.extend(f.path for f in files)
+    if doomed:
+        FileSystems.delete(doomed)
+    return doomed

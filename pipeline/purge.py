@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.config import ConfigError
-from pipeline.publish import publish_lock, write_json
+from pipeline.publish import is_local, publish_lock, write_json
 from transforms.schemas import DATASET_SCHEMAS, SEGMENT_DATASETS, TOMBSTONE_DATASET
 
 
@@ -58,6 +58,8 @@ def _keep_mask(table: pa.Table, artifacts: Set[Tuple[str, str]], segments: Set[T
 
 
 def purge_output(output_dir: str) -> PurgeResult:
+    if not is_local(output_dir):
+        raise ConfigError("purge rewrites files in place and works on local outputs only")
     output = Path(output_dir)
     if not (output / "datasets").is_dir():
         raise ConfigError("output folder has no published datasets")

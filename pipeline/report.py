@@ -14,7 +14,10 @@ import math
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
+from apache_beam.io.filesystems import FileSystems
+
 from expectations.model import ValidationReport
+from pipeline.publish import list_files, read_text, relative_to, write_text
 
 TREND_RUNS = 20
 _PALETTE = ("#2f6f9f", "#c0504d", "#9bbb59", "#8064a2", "#f79646", "#4bacc6", "#7f7f7f")
@@ -316,35 +319,35 @@ def _ordered_runs(manifests: Iterable[Mapping[str, Any]]) -> List[Mapping[str, A
     return sorted(manifests, key=lambda m: (str(m.get("started_at", "")), str(m.get("run_id", ""))))
 
 
-def load_manifests(output_dir: Path) -> List[Dict[str, Any]]:
-    """Every readable run manifest under OUTPUT, oldest first: published runs
-    (``runs/*/manifest.json``) and quarantined ones (``_quarantine/*/runs/*/manifest.json``).
+def load_manifests(output_dir: Union[str, Path]) -> List[Dict[str, Any]]:
+    """Every readable run manifest under OUTPUT (local or ``gs://``), oldest first: published
+    runs (``runs/*/manifest.json``) and quarantined ones (``_quarantine/*/runs/*/manifest.json``).
     Each gets ``_run_dir``: its folder relative to OUTPUT."""
-    output_dir = Path(output_dir)
+    root = str(output_dir).rstrip("/")
     manifests = []
-    paths = sorted(output_dir.glob("runs/*/manifest.json")) + sorted(output_dir.glob("_quarantine/*/runs/*/manifest.json"))
+    found = list_files(f"{root}/runs/*/manifest.json") + list_files(f"{root}/_quarantine/*/runs/*/manifest.json")
     seen = set()
-    for path in paths:
+    for meta in found:
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
+            manifest = json.loads(read_text(meta.path) or "")
         except (OSError, ValueError):
             continue
         if not isinstance(manifest, dict):
             continue
-        manifest.setdefault("run_id", path.parent.name)
+        run_dir = relative_to(root, meta.path).rsplit("/", 1)[0]
+        manifest.setdefault("run_id", run_dir.rsplit("/", 1)[-1])
         if manifest["run_id"] in seen:
             continue
         seen.add(manifest["run_id"])
-        manifest["_run_dir"] = path.parent.relative_to(output_dir).as_posix()
+        manifest["_run_dir"] = run_dir
         manifests.append(manifest)
     return _ordered_runs(manifests)
 
 
-def write_index(output_dir: Path) -> Path:
-    """Write ``OUTPUT/index.html``: a table of runs (newest first) and trend charts."""
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    manifests = load_manifests(output_dir)
+def write_index(output_dir: Union[str, Path]) -> str:
+    """Write ``OUTPUT/index.html``: a table of runs (newest first) and trend charts. Returns its path."""
+    root = str(output_dir).rstrip("/")
+    manifests = load_manifests(root)
     rows = []
     for m in reversed(manifests):
         run_dir = str(m.get("_run_dir"))
@@ -353,10 +356,10 @@ def write_index(output_dir: Path) -> Path:
         ingested = sum(_num((r or {}).get("ingested")) for r in artifacts.values() if isinstance(r, Mapping))
         dropped = sum(_num((r or {}).get("dropped")) for r in artifacts.values() if isinstance(r, Mapping))
         dead = sum(_num((r or {}).get("dead_lettered")) for r in artifacts.values() if isinstance(r, Mapping))
-        report_link = (f'<a href="{_e(run_dir)}/report.html">report</a>' if (output_dir / run_dir / "report.html").is_file()
+        report_link = (f'<a href="{_e(run_dir)}/report.html">report</a>' if FileSystems.exists(f"{root}/{run_dir}/report.html")
                        else '<span class="muted">no report</span>')
         docs_link = (f' · <a href="{_e(run_dir)}/data_docs/index.html">data docs</a>'
-                     if (output_dir / run_dir / "data_docs" / "index.html").is_file() else "")
+                     if FileSystems.exists(f"{root}/{run_dir}/data_docs/index.html") else "")
         status = m.get("status", "unknown")
         rows.append(
             f'<tr><td>{_e(m.get("run_id"))}</td><td>{_e(m.get("run_date"))}</td>'
@@ -370,6 +373,6 @@ def write_index(output_dir: Path) -> Path:
              "<th>links</th></tr>" + "".join(rows) + "</table>")
     body = (f"<h1>meeting-gatekeeper runs</h1><p class=\"muted\">{len(manifests)} run(s)</p>"
             f"<h2>Trends</h2>{_trend_charts(manifests)}<h2>Runs</h2>{table}")
-    path = output_dir / "index.html"
-    path.write_text(_page("gatekeeper runs", body), encoding="utf-8")
+    path = f"{root}/index.html"
+    write_text(path, _page("gatekeeper runs", body))
     return path

@@ -250,7 +250,7 @@ def resolve_since(since: Optional[str], output: str) -> Optional[Watermark]:
 def _check_inputs(options: RunOptions) -> None:
     from transforms.consent.ledger import LedgerError, check_ledger_reachable
 
-    if not FileSystems.exists(options.input_uri):
+    if not publish.has_files(options.input_uri):
         raise RunFailed(EXIT_USAGE, "input folder does not exist")
     try:
         check_ledger_reachable(options.consent_uri)
@@ -350,9 +350,10 @@ def finish_run(options: RunOptions, started: datetime, changed_since: Optional[W
     progress.stage("validating the staged output")
     run_level = evaluate_run_level(manifest, history, options.config.validation.suites_dir or None,
                                    drift_window=options.config.validation.drift_window)
-    report = write_validation_artifacts(
-        merge_reports(options.run_id, [batch_report], run_level), run_folder,
-        suites_dir=options.config.validation.suites_dir or None)
+    with publish.local_folder(run_folder) as local_run_folder:
+        report = write_validation_artifacts(
+            merge_reports(options.run_id, [batch_report], run_level), local_run_folder,
+            suites_dir=options.config.validation.suites_dir or None)
     manifest["validation"] = {
         "success": report.success,
         "critical_failures": len(report.critical_failures),
@@ -390,6 +391,7 @@ def _finish_run_folder(run_folder: str, manifest: dict, report, history: List[di
         path = f"{run_folder}/{name}"
         if FileSystems.exists(path):
             FileSystems.delete([path])
-    publish.write_text(f"{run_folder}/summary.txt", render_summary(manifest) + "\n")
-    write_run_report(run_folder, manifest, report, history)
-    publish.write_json(f"{run_folder}/manifest.json", manifest)
+    with publish.local_folder(run_folder) as local_run_folder:
+        publish.write_text(f"{local_run_folder}/summary.txt", render_summary(manifest) + "\n")
+        write_run_report(local_run_folder, manifest, report, history)
+        publish.write_json(f"{local_run_folder}/manifest.json", manifest)

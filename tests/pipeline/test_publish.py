@@ -121,11 +121,6 @@ def test_rerun_of_a_date_keeps_earlier_tombstones(tmp_path):
     assert (tmp_path / "datasets" / "tombstone" / f"run_date={RUN_DATE}" / "part-r1-00000-of-00001.parquet").exists()
 
 
-def test_publish_refuses_non_local_output():
-    with pytest.raises(PublishError):
-        publish_staged_run("gs://bucket/out", "r1")
-
-
 def test_quarantine_moves_the_staged_run_aside_and_publishes_nothing(tmp_path):
     stage = _stage_run(tmp_path, "bad")
     target = quarantine_staged_run(str(tmp_path), "bad")

@@ -85,7 +85,7 @@ def test_run_report_content_is_escaped_and_self_contained(tmp_path):
     for reason in ("no_grant", "participant_refused", "zip_bomb", "EMAIL_ADDRESS"):
         assert reason in page
     assert page.count("<svg") == 7  # 4 bar charts + 3 trend charts
-    index = write_index(tmp_path).read_text()
+    index = Path(write_index(tmp_path)).read_text()
     assert index.count("report.html") == 8
     assert f'href="_quarantine/{CURRENT}/runs/{CURRENT}/report.html"' in index
     assert "quarantined" in index and index.count("<svg") == 3
@@ -226,7 +226,7 @@ def _open_and_check(browser: _Cdp, page: Path, shot_name: str, shot_dir: Path) -
 
 def test_report_and_index_render_in_headless_chromium(tmp_path, browser):
     report_path = build_output(tmp_path / "OUTPUT")
-    index_path = write_index(tmp_path / "OUTPUT")
+    index_path = Path(write_index(tmp_path / "OUTPUT"))
     charts = _open_and_check(browser, report_path, "run-report.png", tmp_path)
     assert len(charts) == 7
     for chart in charts:
