@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Dict, Iterator
 
 from apache_beam.internal.gcp import auth
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline.gcs_emulator import EMULATOR_ENV, configure_for_emulator
@@ -61,3 +62,13 @@ def download_tree(root: str, target: Path) -> Path:
         with FileSystems.open(found.path) as handle:
             local.write_bytes(handle.read())
     return target
+
+
+def upload(local: Path, uri: str) -> str:
+    """Copy a local file, or every file under a local folder, to ``uri``; returns ``uri``."""
+    files = [local] if local.is_file() else sorted(p for p in local.rglob("*") if p.is_file())
+    for path in files:
+        target = uri if local.is_file() else f"{uri.rstrip('/')}/{path.relative_to(local).as_posix()}"
+        with FileSystems.create(target, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            handle.write(path.read_bytes())
+    return uri

@@ -2,7 +2,8 @@
 
 The CLI runs in subprocesses (as in production); the emulator serves them from this process.
 Covers: publish by manifest commit, the reader's file list (`gatekeeper files`), a re-run
-replacing its dates, a run SIGKILLed between copying and committing, and canary PII.
+(reading its input and ledger from gs:// too) replacing its dates, a run SIGKILLed between
+copying and committing, and canary PII.
 """
 from __future__ import annotations
 
@@ -21,15 +22,17 @@ from transforms.schemas import SEGMENT_DATASETS
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.xdist_group("gcs")]
 
 from gatekeeper_cli import EXAMPLES, every_output_text, gatekeeper  # noqa: E402
-from storage_emulator import BUCKET, download_tree, storage_emulator  # noqa: E402
+from storage_emulator import BUCKET, download_tree, storage_emulator, upload  # noqa: E402
 
 OUTPUT = f"gs://{BUCKET}/nightly"
 
 
-def _run(env, *extra, check_code=0, crash_at=None):
+LOCAL_INPUTS = (EXAMPLES / "meetings", EXAMPLES / "consent" / "ledger.jsonl")
+
+
+def _run(env, *extra, check_code=0, crash_at=None, inputs=LOCAL_INPUTS):
     overrides = dict(env, GATEKEEPER_CRASH_AT=crash_at)
-    return gatekeeper("run", "--input", str(EXAMPLES / "meetings"),
-                      "--consent", str(EXAMPLES / "consent" / "ledger.jsonl"), "--output", OUTPUT,
+    return gatekeeper("run", "--input", str(inputs[0]), "--consent", str(inputs[1]), "--output", OUTPUT,
                       "--as-of", "2026-06-01T00:00:00Z", "--quiet", *extra,
                       env_overrides=overrides, check_code=check_code)
 
@@ -58,7 +61,10 @@ def runs(tmp_path_factory):
         killed = _run(env, check_code=-signal.SIGKILL, crash_at="publish:copied")
         after_kill = _listed(env)
         objects_after_kill = [m.path for m in list_files(f"{OUTPUT}/datasets/**")]
-        third = _run(env)
+        # The third run reads its meetings and ledger from the bucket too.
+        inputs = (upload(EXAMPLES / "meetings", f"gs://{BUCKET}/input"),
+                  upload(EXAMPLES / "consent" / "ledger.jsonl", f"gs://{BUCKET}/consent/ledger.jsonl"))
+        third = _run(env, inputs=inputs)
         yield {"env": env, "first": first, "first_files": first_files, "first_ids": first_ids, "killed": killed,
                "after_kill": after_kill, "objects_after_kill": objects_after_kill, "third": third,
                "third_files": _listed(env), "transcripts": _listed(env, "--dataset", "transcript"),
@@ -96,7 +102,7 @@ def test_a_rerun_replaces_its_dates_without_duplicates(runs):
     first_ids = runs["first_ids"]
     third_ids = _segment_ids(runs["third_files"])
     assert third_ids and len(third_ids) == len(set(third_ids))
-    assert sorted(third_ids) == sorted(first_ids)      # same input, same rows, once
+    assert sorted(third_ids) == sorted(first_ids)      # same input (local, then on gs://), same rows, once
     segment_files = [f for f in runs["third_files"] if "/datasets/audit/" not in f]
     assert not set(segment_files) & set(runs["first_files"])   # replaced by the third run's files
     assert runs["transcripts"] and all("/datasets/transcript/" in f for f in runs["transcripts"])
