@@ -1,14 +1,23 @@
 """Consent join at ledger scale: 1,000,000 ledger events against 100,000 artifacts.
 
-    python bench/consent_join.py [--events N] [--artifacts N] [--meetings N] [--workdir DIR] [--out FILE]
+    python bench/consent_join.py [--events N] [--artifacts N] [--meetings N] [--workers N]
+                                 [--workdir DIR] [--out FILE]
 
 Generates a synthetic JSON Lines ledger in a temporary directory (streamed to disk,
-never held in memory), then runs ``GateOnConsent`` on the DirectRunner: the ledger is
-read with ``ReadConsentLedger`` from that file and joined by key; meetings and
+never held in memory), then runs ``GateOnConsent`` on the DirectRunner (FnApiRunner): the
+ledger is read with ``ReadConsentLedger`` from that file and joined by key; meetings and
 artifacts are generated inside the pipeline from their index (so the driver holds no
-artifacts either). Prints one JSON object: sizes, generation and pipeline wall time,
-decision counts, and peak RSS of this process and of its children
-(``resource.getrusage``), which the DirectRunner's in-memory shuffle dominates.
+artifacts either).
+
+Workers: with ``--workers N`` (default 2) the runner is ``multi_processing``: the SDK
+workers are separate processes, so a worker's peak RSS is its own (``VmHWM`` sampled from
+``/proc``, as ``bench/pipeline_e2e.py`` does), and the driver's peak (this process: the
+runner's in-memory shuffle buffers, which a production runner keeps outside the workers)
+is reported separately. ``--workers 0`` runs the worker inside this process (``in_memory``):
+one peak for driver and worker together.
+
+Prints one JSON object: sizes, generation and pipeline wall time, decision counts, peak RSS
+per worker process and of the driver.
 
 The ledger mixes subjects the meetings need (accounts, meetings, roster participants)
 with participants of no meeting (most of a real ledger), two purposes, all statuses,
@@ -171,7 +180,17 @@ def _peak_rss_mib() -> Dict[str, float]:
     return {"peak_rss_self_mib": round(own, 1), "peak_rss_children_mib": round(children, 1)}
 
 
-def run(events: int, artifacts: int, meetings: int, workdir: str, runner: str = "DirectRunner") -> Dict:
+def _pipeline_options(workers: int) -> PipelineOptions:
+    if workers <= 0:
+        return PipelineOptions(flags=[], runner="DirectRunner", direct_num_workers=1,
+                               direct_running_mode="in_memory")
+    return PipelineOptions(flags=[], runner="DirectRunner", direct_num_workers=workers,
+                           direct_running_mode="multi_processing")
+
+
+def run(events: int, artifacts: int, meetings: int, workdir: str, workers: int = 2) -> Dict:
+    from bench.pipeline_e2e import TreeMemorySampler
+
     shape = Shape(events, artifacts, meetings)
     ledger_path = os.path.join(workdir, "ledger.jsonl")
     started = time.perf_counter()
@@ -179,8 +198,7 @@ def run(events: int, artifacts: int, meetings: int, workdir: str, runner: str = 
     generated = time.perf_counter()
     rss_after_generation = _peak_rss_mib()
 
-    options = PipelineOptions(flags=[], runner=runner, direct_num_workers=1, direct_running_mode="in_memory")
-    pipeline = beam.Pipeline(options=options)
+    pipeline = beam.Pipeline(options=_pipeline_options(workers))
     meeting_pcoll = (
         pipeline
         | "MeetingIndexes" >> beam.Create(list(range(shape.meetings)))
@@ -194,9 +212,12 @@ def run(events: int, artifacts: int, meetings: int, workdir: str, runner: str = 
     } | GateOnConsent(ledger_path, AS_OF, ConsentPolicy())
     _ = out["gated"] | "CountGated" >> beam.combiners.Count.Globally() | "ReportGated" >> beam.Map(
         lambda n: beam.metrics.Metrics.counter("bench", "gated_artifacts").inc(n))
-    result = pipeline.run()
-    result.wait_until_finish()
-    finished = time.perf_counter()
+    with TreeMemorySampler(os.getpid()) as sampler:
+        result = pipeline.run()
+        result.wait_until_finish()
+        finished = time.perf_counter()
+        sampler.sample()
+    worker_peaks = sampler.worker_peaks_mib()
 
     counters = {
         f"{c.key.metric.namespace}:{c.key.metric.name}": c.committed
@@ -208,7 +229,9 @@ def run(events: int, artifacts: int, meetings: int, workdir: str, runner: str = 
                           and k.split(":", 1)[1] not in ("events_read", "ledger_errors", "events_routed")}
     return {
         "benchmark": "consent_join",
-        "runner": runner,
+        "runner": "DirectRunner (FnApiRunner)",
+        "running_mode": "multi_processing" if workers > 0 else "in_memory",
+        "workers": max(workers, 1),
         "ledger_events": shape.events,
         "artifacts": sum(shape.artifacts_of(i) for i in range(shape.meetings)),
         "meetings": shape.meetings,
@@ -221,6 +244,10 @@ def run(events: int, artifacts: int, meetings: int, workdir: str, runner: str = 
         "gated_artifacts": counters.get("bench:gated_artifacts", 0),
         "artifact_decisions": dict(sorted(artifact_decisions.items())),
         "peak_rss_after_generation_mib": rss_after_generation["peak_rss_self_mib"],
+        # separate worker processes: each one's own peak; in_memory: the one process is the worker
+        "peak_rss_worker_processes_mib": worker_peaks,
+        "peak_rss_per_worker_mib": max(worker_peaks) if worker_peaks else _peak_rss_mib()["peak_rss_self_mib"],
+        "peak_rss_driver_mib": _peak_rss_mib()["peak_rss_self_mib"],
         **_peak_rss_mib(),
         "machine_memory_mib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20),
     }
@@ -231,16 +258,18 @@ def main(argv=None) -> int:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--artifacts", type=int, default=100_000)
     parser.add_argument("--meetings", type=int, default=0, help="default: artifacts // 8")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="SDK worker processes (multi_processing); 0 = one worker inside this process")
     parser.add_argument("--workdir", default="", help="default: a temporary directory, removed afterwards")
     parser.add_argument("--out", default="", help="also write the JSON result here")
     args = parser.parse_args(argv)
     meetings = args.meetings or max(1, args.artifacts // 8)
     if args.workdir:
         os.makedirs(args.workdir, exist_ok=True)
-        report = run(args.events, args.artifacts, meetings, args.workdir)
+        report = run(args.events, args.artifacts, meetings, args.workdir, args.workers)
     else:
         with tempfile.TemporaryDirectory(prefix="consent-bench-") as workdir:
-            report = run(args.events, args.artifacts, meetings, workdir)
+            report = run(args.events, args.artifacts, meetings, workdir, args.workers)
     text = json.dumps(report, indent=2)
     print(text)
     if args.out:

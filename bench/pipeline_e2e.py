@@ -271,6 +271,8 @@ def run(data_dir: Path, chars: int, rounds: int, floor_rounds: int, workdir: Pat
             "chars_per_sec_median": round(_median(rates)),
             "chars_per_sec_per_core_median": round(_median(rates) / cores),
             "chars_per_cpu_second_median": round(_median([corpus.chars / r["cpu_seconds"] for r in runs[label]])),
+            # driver + every worker: with 2 workers on 2 cores, wall >= cpu / 2
+            "cpu_seconds_median": round(_median([r["cpu_seconds"] for r in runs[label]]), 2),
             "wall_seconds_median": round(_median(walls), 2),
             "startup_seconds": startup[label],
             "steady_chars_per_sec": steady,

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from bench.corpus_to_meetings import build_corpus
-from bench.report import MEMORY_LIMIT_MIB, build_document, render_markdown, target_checks
+from bench.report import MEMORY_LIMIT_MIB, build_document, figures, render_markdown, target_checks
 from transforms.meeting_descriptor import parse_meeting_descriptor
 from transforms.parsers import parse_artifact
 
@@ -117,12 +117,28 @@ def test_targets_pass_and_fail_on_the_measured_ratios():
     assert checks["pipeline e2e, 2 workers vs 1 worker"].passed is True
     assert checks["peak RSS per pipeline worker"].measured == 1600.0 > MEMORY_LIMIT_MIB
     assert checks["peak RSS per pipeline worker"].passed is False
-    assert checks["peak RSS, consent join (in-process worker)"].passed is None
+    assert checks["peak RSS per worker, consent join"].passed is None
     meta = {"created_at": "t", "quick": True, "cores": 2, "load_average_start": "1", "load_average_end": "1",
             "note": "n"}
     markdown = render_markdown(build_document(results, meta))
     assert "| redaction vs bare spaCy floor (1 core) | >= 0.9x | 0.8x | **FAIL** |" in markdown
-    assert "| peak RSS, consent join (in-process worker) | <= 1536 MiB | n/a | n/a |" in markdown
+    assert "| peak RSS per worker, consent join | <= 1536 MiB | n/a | n/a |" in markdown
+
+
+def test_consent_join_memory_target_is_per_worker_with_the_driver_reported_apart():
+    consent = {"ledger_events": 1_000_000, "artifacts": 100_000, "pipeline_seconds": 200.0,
+               "ledger_generation_seconds": 16.0, "running_mode": "multi_processing", "workers": 2,
+               "peak_rss_worker_processes_mib": [1097.9, 1064.5], "peak_rss_per_worker_mib": 1097.9,
+               "peak_rss_driver_mib": 1974.3, "peak_rss_self_mib": 1974.3}
+    check = {c.name: c for c in target_checks({"consent_join": consent})}["peak RSS per worker, consent join"]
+    assert (check.measured, check.passed) == (1097.9, True)
+    rows = dict(figures({"consent_join": consent}))
+    assert rows["consent join: peak RSS per worker process / driver MiB"] == "1097.9 / 1064.5 / 1974.3"
+    assert any("2 worker processes" in value for value in rows.values())
+
+    in_process = {"ledger_events": 10, "artifacts": 1, "peak_rss_self_mib": 2005.7}   # older result shape
+    check = {c.name: c for c in target_checks({"consent_join": in_process})}["peak RSS per worker, consent join"]
+    assert (check.measured, check.passed) == (2005.7, False)
 
 
 @pytest.mark.slow
@@ -144,6 +160,9 @@ def test_quick_orchestrator_writes_json_and_markdown(tmp_path):
     assert results["validation_speed"]["validation_passed"] is True
     assert results["validation_speed"]["seconds_per_100k_rows_median"] > 0
     assert results["consent_join"]["ledger_rows_read"] == 5000
+    assert results["consent_join"]["running_mode"] == "multi_processing"
+    assert len(results["consent_join"]["peak_rss_worker_processes_mib"]) == 2
+    assert results["consent_join"]["peak_rss_per_worker_mib"] > 50
     e2e = results["pipeline_e2e"]
     assert e2e["corpus"]["meetings"] == 3
     assert e2e["runs"]["1w"][0]["exit_code"] == 0
