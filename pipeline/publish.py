@@ -400,10 +400,16 @@ def live_files(output: str) -> List[str]:
     the segment datasets, each date it processed, even with no rows left), while the audit and
     tombstone partitions accumulate. On a local output this equals the files on disk.
     """
-    committed = [m for m in published_manifests(output) if m.get("status") == "published"]
-    committed.sort(key=lambda m: (m.get("finished_at") or "", m.get("run_id") or ""))
+    return _live_files(_committed(output))
+
+
+def _committed(output: str) -> List[dict]:
+    return [m for m in published_manifests(output) if m.get("status") == "published"]
+
+
+def _live_files(committed: List[dict]) -> List[str]:
     partitions: Dict[str, List[str]] = {}
-    for manifest in committed:
+    for manifest in sorted(committed, key=lambda m: (m.get("finished_at") or "", m.get("run_id") or "")):
         datasets = manifest.get("datasets") or {}
         processed = (manifest.get("selection") or {}).get("processed_dates") or []
         for name in sorted(set(datasets) | set(SEGMENT_DATASETS)):
@@ -431,10 +437,10 @@ def collect_garbage(output: str, now: Optional[float] = None) -> List[str]:
     """
     now = time.time() if now is None else now
     root = output.rstrip("/")
-    committed = [m for m in published_manifests(output) if m.get("status") == "published"]
+    committed = _committed(output)
     referenced = {r for m in committed for entry in (m.get("datasets") or {}).values()
                   for r in (entry or {}).get("files") or []}
-    live = set(live_files(output))
+    live = set(_live_files(committed))
     doomed = []
     for found in list_files(f"{root}/datasets/**"):
         relative = relative_to(root, found.path)
@@ -442,7 +448,7 @@ def collect_garbage(output: str, now: Optional[float] = None) -> List[str]:
             continue
         if relative in referenced or now - (found.last_updated_in_seconds or now) > ORPHAN_GRACE_S:
             doomed.append(found.path)
-    committed_ids = {m.get("run_id") for m in published_manifests(output)}
+    committed_ids = {m.get("run_id") for m in committed}
     for found in list_files(f"{root}/runs/**"):
         uncommitted = relative_to(f"{root}/runs", found.path).split("/")[0] not in committed_ids
         if uncommitted and now - (found.last_updated_in_seconds or now) > ORPHAN_GRACE_S:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Dict, Iterator, Optional, Set, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, Optional, Set, Tuple
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -35,11 +35,13 @@ from transforms.records import (
     Segment,
 )
 from transforms.redaction.config import load_config
-from transforms.redaction.engine import RedactionEngine, RedactionRequest
 from transforms.redaction.normalize import normalize_value
 from transforms.redaction.pseudonyms import Pseudonymizer
-from transforms.redaction.recognizers import KNOWN_RECOGNIZERS
+from transforms.redaction.recognizer_names import KNOWN_RECOGNIZERS
 from transforms.redaction.residual import residual_scan
+
+if TYPE_CHECKING:  # the engine (Presidio, spaCy) is imported on workers only, in setup()
+    from transforms.redaction.engine import RedactionEngine
 
 SEGMENTS_TAG = "segments"
 DROPPED_TAG = "dropped"
@@ -113,7 +115,7 @@ class _ChunkArtifactFn(beam.DoFn):
 class _LoadedEngine:
     """Holder for the per-process engine (``Shared`` needs a weak-referenceable object)."""
 
-    def __init__(self, engine: RedactionEngine):
+    def __init__(self, engine: "RedactionEngine"):
         self.engine = engine
 
 
@@ -126,13 +128,15 @@ class _RedactChunkFn(beam.DoFn):
         self._run_id = run_id
         self._shared_engine = shared_engine
         self._holder: Optional[_LoadedEngine] = None
-        self._engine: Optional[RedactionEngine] = None
+        self._engine: Optional["RedactionEngine"] = None
         self._redacted = Metrics.counter(METRICS_NAMESPACE, "segments_redacted")
         self._dropped = Metrics.counter(METRICS_NAMESPACE, "segments_dropped")
         self._entity_counters = {}
 
     def _load(self) -> _LoadedEngine:
         key = self._key.resolve() if hasattr(self._key, "resolve") else self._key
+        from transforms.redaction.engine import RedactionEngine
+
         return _LoadedEngine(RedactionEngine.load(self._config_path, key, self._scope))
 
     def setup(self) -> None:
@@ -157,6 +161,8 @@ class _RedactChunkFn(beam.DoFn):
 
     def process(self, chunk: RedactionChunk) -> Iterator:
         meeting, artifact, roster = chunk.meeting, chunk.artifact, chunk.roster
+        from transforms.redaction.engine import RedactionRequest
+
         requests = [RedactionRequest(s.text, meeting.meeting_id, roster) for s in chunk.segments]
         results = self._engine.redact_batch(requests)
         for segment, event_ids, result in zip(chunk.segments, chunk.event_ids, results):

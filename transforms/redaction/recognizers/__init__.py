@@ -17,6 +17,7 @@ from presidio_analyzer.predefined_recognizers import (
     UsSsnRecognizer,
 )
 
+from transforms.redaction.recognizer_names import KNOWN_RECOGNIZERS, SPACY_RECOGNIZER
 from transforms.redaction.recognizers.iban_code_recognizer import IbanCodeRecognizer
 from transforms.redaction.recognizers.meeting_identifier_recognizer import MeetingIdentifierRecognizer
 from transforms.redaction.recognizers.offline_email_recognizer import OfflineEmailRecognizer
@@ -43,7 +44,8 @@ RECOGNIZER_CATALOGUE: Dict[str, Callable[..., EntityRecognizer]] = {
     "IbanCodeRecognizer": IbanCodeRecognizer,
     "UsSsnStructureRecognizer": UsSsnStructureRecognizer,
 }
-KNOWN_RECOGNIZERS = tuple(sorted(RECOGNIZER_CATALOGUE)) + ("SpacyRecognizer",)
+if tuple(sorted(RECOGNIZER_CATALOGUE)) + (SPACY_RECOGNIZER,) != KNOWN_RECOGNIZERS:
+    raise ImportError("recognizer_names.KNOWN_RECOGNIZERS and RECOGNIZER_CATALOGUE disagree")
 
 __all__ = ["RECOGNIZER_CATALOGUE", "KNOWN_RECOGNIZERS", "RosterRecognizer", "StreetAddressRecognizer",
            "PhoneNumberRecognizer", "MeetingIdentifierRecognizer", "OfflineEmailRecognizer", "PersonNameRecognizer", "IbanCodeRecognizer",
