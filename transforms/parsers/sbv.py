@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 from transforms.parsers.base import ArtifactRejected, ParseContext, ParsedDocument
 from transforms.parsers.encoding import decode_text
 from transforms.parsers.timecodes import cue_span
-from transforms.parsers.webvtt import Cue, CueParseResult, blank_line_blocks, cue_from_lines, cues_to_document
+from transforms.parsers.webvtt import CueParseResult, CueTally, blank_line_blocks, cues_to_document
 from transforms.records import DeadLetterReason
 
 SOURCE_FORMAT = "sbv"
@@ -23,23 +23,13 @@ def _timing(line: str) -> Optional[Tuple[int, Optional[int]]]:
 def parse_cues(text: str) -> CueParseResult:
     if text.lstrip().startswith("WEBVTT"):
         raise ArtifactRejected(DeadLetterReason.WRONG_FORMAT, "WebvttInSbv")
-    cues: List[Cue] = []
-    timing_lines = invalid = empty = 0
+    tally = CueTally()
     for block in blank_line_blocks(text):
         if not _TIMING_SHAPE.match(block[0]):
-            invalid += 1                                  # a block without a timing line
+            tally.invalid += 1                            # a block without a timing line
             continue
-        timing_lines += 1
-        timing = _timing(block[0])
-        if timing is None:
-            invalid += 1
-            continue
-        cue = cue_from_lines(timing[0], timing[1], block[1:])
-        if cue is None:
-            empty += 1
-        else:
-            cues.append(cue)
-    return CueParseResult(tuple(cues), timing_lines, invalid, empty)
+        tally.add(_timing(block[0]), block[1:])
+    return tally.result()
 
 
 def parse(payload: bytes, context: ParseContext) -> ParsedDocument:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import re
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 from transforms.parsers.base import ArtifactRejected, ParseContext, ParsedDocument
 from transforms.parsers.encoding import decode_text
 from transforms.parsers.timecodes import cue_span
-from transforms.parsers.webvtt import Cue, CueParseResult, blank_line_blocks, cue_from_lines, cues_to_document
+from transforms.parsers.webvtt import CueParseResult, CueTally, blank_line_blocks, cues_to_document
 from transforms.records import DeadLetterReason
 
 SOURCE_FORMAT = "srt"
@@ -26,25 +26,15 @@ def parse_cues(text: str) -> CueParseResult:
     """Parse normalized (LF) SRT text. Blocks without a timing line are invalid cues."""
     if text.lstrip().startswith("WEBVTT"):
         raise ArtifactRejected(DeadLetterReason.WRONG_FORMAT, "WebvttInSrt")
-    cues: List[Cue] = []
-    timing_lines = invalid = empty = 0
+    tally = CueTally()
     for block in blank_line_blocks(text):
         timing_at = next((k for k, line in enumerate(block) if "-->" in line), None)
         if timing_at is None or timing_at > 1 or (timing_at == 1 and not block[0].strip().isdigit()):
-            invalid += 1                                  # no timing, or text before it
-            timing_lines += 0 if timing_at is None else 1
+            tally.invalid += 1                            # no timing, or text before it
+            tally.timing_lines += 0 if timing_at is None else 1
             continue
-        timing_lines += 1
-        timing = _timing(block[timing_at])
-        if timing is None:
-            invalid += 1
-            continue
-        cue = cue_from_lines(timing[0], timing[1], block[timing_at + 1:])
-        if cue is None:
-            empty += 1
-        else:
-            cues.append(cue)
-    return CueParseResult(tuple(cues), timing_lines, invalid, empty)
+        tally.add(_timing(block[timing_at]), block[timing_at + 1:])
+    return tally.result()
 
 
 def parse(payload: bytes, context: ParseContext) -> ParsedDocument:

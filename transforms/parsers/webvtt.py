@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import html
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator, List, Optional, Tuple
 
 from transforms.parsers.base import ArtifactRejected, ParseContext, ParsedDocument, ParsedSegment
@@ -45,6 +45,31 @@ class CueParseResult:
     timing_lines: int              # lines containing "-->"
     invalid_cues: int              # timing unparsable
     empty_cues: int                # valid timing, no text
+
+
+@dataclass
+class CueTally:
+    """The cues and counts of one cue-by-cue parse (WebVTT, SRT, SBV), block by block."""
+
+    cues: List["Cue"] = field(default_factory=list)
+    timing_lines: int = 0
+    invalid: int = 0
+    empty: int = 0
+
+    def add(self, timing: Optional[Tuple[int, Optional[int]]], text_lines: List[str]) -> None:
+        """One block with a timing line: its span (None if unparsable) and its text lines."""
+        self.timing_lines += 1
+        if timing is None:
+            self.invalid += 1
+            return
+        cue = cue_from_lines(timing[0], timing[1], text_lines)
+        if cue is None:
+            self.empty += 1
+        else:
+            self.cues.append(cue)
+
+    def result(self) -> CueParseResult:
+        return CueParseResult(tuple(self.cues), self.timing_lines, self.invalid, self.empty)
 
 
 def blank_line_blocks(text: str) -> Iterator[List[str]]:
@@ -96,8 +121,7 @@ def parse_cues(text: str) -> CueParseResult:
     i = 1
     while i < len(lines) and lines[i].strip() and "-->" not in lines[i]:
         i += 1                                   # metadata headers (possibly multi-line)
-    cues: List[Cue] = []
-    timing_lines = invalid = empty = 0
+    tally = CueTally()
     while i < len(lines):
         line = lines[i]
         if not line.strip():
@@ -110,27 +134,19 @@ def parse_cues(text: str) -> CueParseResult:
         if "-->" not in line:
             i += 1                               # cue identifier; the timing must follow
             if i >= len(lines) or "-->" not in lines[i]:
-                invalid += 1                     # a block without a timing line
+                tally.invalid += 1               # a block without a timing line
                 while i < len(lines) and lines[i].strip():
                     i += 1
                 continue
             line = lines[i]
-        timing_lines += 1
         timing = _timing(line)
         i += 1
         body: List[str] = []
         while i < len(lines) and lines[i].strip() and "-->" not in lines[i]:
             body.append(lines[i])
             i += 1
-        if timing is None:
-            invalid += 1
-            continue
-        cue = cue_from_lines(timing[0], timing[1], body)
-        if cue is None:
-            empty += 1
-        else:
-            cues.append(cue)
-    return CueParseResult(tuple(cues), timing_lines, invalid, empty)
+        tally.add(timing, body)
+    return tally.result()
 
 
 def cues_to_document(result: CueParseResult, context: ParseContext, source_format: str,
