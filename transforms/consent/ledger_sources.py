@@ -255,12 +255,7 @@ def iter_sql_rows(uri: str, batch_rows: int = SQL_BATCH_ROWS) -> Iterator[Tuple[
     """Rows of a SQL ledger table, streamed with a server-side cursor (``yield_per``)."""
     import sqlalchemy as sa
 
-    url, table_name, label = split_sql_url(uri)
-    _require_sqlite_file(url, label)
-    try:
-        engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError):
-        raise LedgerError(label, 0, "invalid_sql_url") from None
+    engine, table_name, label = _sql_engine(uri)
     row_number = 0
     try:
         table, selected = _sql_table(engine, table_name, label)
@@ -279,6 +274,18 @@ def iter_sql_rows(uri: str, batch_rows: int = SQL_BATCH_ROWS) -> Iterator[Tuple[
         engine.dispose()
 
 
+def _sql_engine(uri: str):
+    """(engine, table name, label) for a SQL ledger URL, or LedgerError; the caller disposes it."""
+    import sqlalchemy as sa
+
+    url, table_name, label = split_sql_url(uri)
+    _require_sqlite_file(url, label)
+    try:
+        return sa.create_engine(url), table_name, label
+    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError):
+        raise LedgerError(label, 0, "invalid_sql_url") from None
+
+
 def _require_sqlite_file(url, label: str) -> None:
     """SQLite creates missing databases on connect; a missing ledger must fail instead."""
     if url.get_backend_name() != "sqlite":
@@ -292,12 +299,7 @@ def check_sql_reachable(uri: str) -> None:
     """Connect and find the ledger table and its required columns, or raise LedgerError."""
     import sqlalchemy as sa
 
-    url, table_name, label = split_sql_url(uri)
-    _require_sqlite_file(url, label)
-    try:
-        engine = sa.create_engine(url)
-    except (sa.exc.ArgumentError, sa.exc.NoSuchModuleError, ImportError):
-        raise LedgerError(label, 0, "invalid_sql_url") from None
+    engine, table_name, label = _sql_engine(uri)
     try:
         _sql_table(engine, table_name, label)
     except sa.exc.SQLAlchemyError as exc:
