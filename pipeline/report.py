@@ -14,8 +14,6 @@ import math
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
-from apache_beam.io.filesystems import FileSystems
-
 from expectations.model import ValidationReport
 from pipeline.publish import list_files, read_text, relative_to, write_text
 
@@ -348,6 +346,9 @@ def write_index(output_dir: Union[str, Path]) -> str:
     """Write ``OUTPUT/index.html``: a table of runs (newest first) and trend charts. Returns its path."""
     root = str(output_dir).rstrip("/")
     manifests = load_manifests(root)
+    # One listing per kind of page instead of an existence check per run (each is a request on gs://).
+    pages = {relative_to(root, m.path) for prefix in ("runs/*", "_quarantine/*/runs/*")
+             for page in ("report.html", "data_docs/index.html") for m in list_files(f"{root}/{prefix}/{page}")}
     rows = []
     for m in reversed(manifests):
         run_dir = str(m.get("_run_dir"))
@@ -356,10 +357,10 @@ def write_index(output_dir: Union[str, Path]) -> str:
         ingested = sum(_num((r or {}).get("ingested")) for r in artifacts.values() if isinstance(r, Mapping))
         dropped = sum(_num((r or {}).get("dropped")) for r in artifacts.values() if isinstance(r, Mapping))
         dead = sum(_num((r or {}).get("dead_lettered")) for r in artifacts.values() if isinstance(r, Mapping))
-        report_link = (f'<a href="{_e(run_dir)}/report.html">report</a>' if FileSystems.exists(f"{root}/{run_dir}/report.html")
+        report_link = (f'<a href="{_e(run_dir)}/report.html">report</a>' if f"{run_dir}/report.html" in pages
                        else '<span class="muted">no report</span>')
         docs_link = (f' · <a href="{_e(run_dir)}/data_docs/index.html">data docs</a>'
-                     if FileSystems.exists(f"{root}/{run_dir}/data_docs/index.html") else "")
+                     if f"{run_dir}/data_docs/index.html" in pages else "")
         status = m.get("status", "unknown")
         rows.append(
             f'<tr><td>{_e(m.get("run_id"))}</td><td>{_e(m.get("run_date"))}</td>'

@@ -85,8 +85,13 @@ def test_run_report_content_is_escaped_and_self_contained(tmp_path):
     for reason in ("no_grant", "participant_refused", "zip_bomb", "EMAIL_ADDRESS"):
         assert reason in page
     assert page.count("<svg") == 7  # 4 bar charts + 3 trend charts
+    first_run = make_manifest(1, rows=0, dropped=0)["run_id"]
+    docs = tmp_path / "runs" / first_run / "data_docs" / "index.html"
+    docs.parent.mkdir(parents=True)
+    docs.write_text("<html></html>")
     index = Path(write_index(tmp_path)).read_text()
     assert index.count("report.html") == 8
+    assert index.count("data_docs/index.html") == 1 and f'href="runs/{first_run}/data_docs/index.html"' in index
     assert f'href="_quarantine/{CURRENT}/runs/{CURRENT}/report.html"' in index
     assert "quarantined" in index and index.count("<svg") == 3
 
