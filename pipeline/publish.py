@@ -270,10 +270,11 @@ def publish_staged_run(output: str, run_id: str, replace_dates: Iterable[str] = 
 def recover_interrupted_publishes(output: str) -> List[str]:
     """Finish publishes a killed run left journaled; drop staging of runs that died.
 
-    Returns the run ids whose publish was completed.
+    Returns the run ids whose publish was completed. Object stores have nothing to finish (a
+    run without its manifest never published); their leftovers go in the collector that runs
+    after each commit.
     """
     if not is_local(output):
-        collect_garbage(output)
         return []
     out = Path(output)
     if not out.exists():
