@@ -104,14 +104,6 @@ def chunk_gated_artifact(gated: GatedArtifact, batch_size: int) -> Iterator[Reda
         yield RedactionChunk(gated.meeting, shell, roster, chunk, event_ids)
 
 
-class _ChunkArtifactFn(beam.DoFn):
-    def __init__(self, batch_size: int):
-        self._batch_size = max(1, int(batch_size))
-
-    def process(self, gated: GatedArtifact) -> Iterator[RedactionChunk]:
-        yield from chunk_gated_artifact(gated, self._batch_size)
-
-
 class _LoadedEngine:
     """Holder for the per-process engine (``Shared`` needs a weak-referenceable object)."""
 
@@ -216,7 +208,7 @@ class RedactPii(beam.PTransform):
     def expand(self, gated_artifacts):
         return (
             gated_artifacts
-            | "Chunk" >> beam.ParDo(_ChunkArtifactFn(self._batch_size))
+            | "Chunk" >> beam.FlatMap(chunk_gated_artifact, self._batch_size)
             # break fusion: chunks (not whole artifacts, not whole meetings) are spread over workers
             | "SpreadChunks" >> beam.Reshuffle()
             | "Redact" >> beam.ParDo(self._fn).with_outputs(SEGMENTS_TAG, DROPPED_TAG)
