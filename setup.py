@@ -44,5 +44,5 @@ setup(
         "test": ["pytest>=8", "pytest-xdist>=3", "hypothesis>=6", "websocket-client>=1.6",
                  "gcp-storage-emulator>=2026.7"],
     },
-    entry_points={"console_scripts": ["gatekeeper=pipeline.cli:main"]},
+    entry_points={"console_scripts": ["gatekeeper=pipeline.cli:console_main"]},
 )

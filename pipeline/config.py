@@ -25,6 +25,14 @@ class ConfigError(ValueError):
     """Invalid or missing configuration: exit code 2, nothing published."""
 
 
+class RunFailed(Exception):
+    """An expected failure with an exit code and a one-line, PII-free message."""
+
+    def __init__(self, exit_code: int, message: str):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 @dataclass(frozen=True)
 class IngestLimits:
     max_file_bytes: int = 50 * 1024 * 1024
@@ -49,7 +57,7 @@ class ConsentPolicy:
 class RedactionSettings:
     config_path: str = ""           # empty: the packaged transforms/redaction/config/redaction.yaml
     pseudonym_scope: str = "dataset"  # "meeting" or "dataset"
-    batch_size: int = 256
+    batch_size: int = 96
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,7 @@ def _parse_date(value: str, flag: str) -> date:
 
 
 LOCAL_RUNNER = "FnApiRunner"
+LOCAL_RUNNER_ALIASES = ("DirectRunner", "SwitchingDirectRunner")
 
 
 def beam_pipeline_options(beam_args: Sequence[str]):
@@ -126,6 +127,22 @@ def beam_pipeline_options(beam_args: Sequence[str]):
 
     options = PipelineOptions(list(beam_args))
     standard = options.view_as(StandardOptions)
-    if not standard.runner or standard.runner in ("DirectRunner", "SwitchingDirectRunner"):
+    if not standard.runner or standard.runner in LOCAL_RUNNER_ALIASES:
         standard.runner = LOCAL_RUNNER
     return options
+
+
+
+def worker_processes_requested(beam_args: Sequence[str]) -> bool:
+    """True when the pass-through Beam flags ask for local worker *processes*.
+
+    Read from the flags without importing Beam, so the CLI can start the worker fork server
+    (``pipeline.forked_workers``) before Beam's own import.
+    """
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--runner")
+    parser.add_argument("--direct_running_mode")
+    parser.add_argument("--direct_num_workers", default="1")
+    known, _ = parser.parse_known_args(list(beam_args))
+    local = known.runner in (None, LOCAL_RUNNER, *LOCAL_RUNNER_ALIASES)
+    return local and known.direct_running_mode == "multi_processing" and known.direct_num_workers.strip() != "1"

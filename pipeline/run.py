@@ -16,6 +16,9 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline import publish
+from pipeline.config import RunFailed
+from expectations.runner import import_great_expectations_in_background
+from pipeline.forked_workers import forked_workers_runner
 from pipeline.manifest import build_manifest, collect_metrics, render_summary
 from pipeline.options import RunOptions, beam_pipeline_options, parse_timestamp
 from pipeline.progress import Progress
@@ -37,14 +40,6 @@ LEDGER_ERRORS_FILE = "_ledger_errors.jsonl"
 BATCH_VALIDATION_FILE = "_validation_batches.json"
 DATES_FILE = "_dates.json"
 LAUNCH_FILE = publish.LAUNCH_FILE
-
-
-class RunFailed(Exception):
-    """An expected failure with an exit code and a one-line, PII-free message."""
-
-    def __init__(self, exit_code: int, message: str):
-        super().__init__(message)
-        self.exit_code = exit_code
 
 
 def _record_json(record) -> str:
@@ -265,8 +260,12 @@ def _submitted_only(result, pipeline_options) -> bool:
     return getattr(result, "has_job", True) is False or bool(pipeline_options.view_as(TestOptions).dry_run)
 
 
-def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int:
+def execute_run(options: RunOptions, progress: Optional[Progress] = None,
+                worker_command: Optional[str] = None) -> int:
     """Run the pipeline, then publish or quarantine. Returns the exit code.
+
+    ``worker_command``: start the local runner's worker processes with this command (the
+    fork server's client, see ``pipeline.forked_workers``) instead of Beam's own.
 
     When the runner only describes or submits the job (template generation, a Flex Template
     launch, ``--dry_run``), the run stops after writing its launch record; ``gatekeeper
@@ -284,8 +283,13 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None) -> int
     progress.stage(f"run {options.run_id}: pipeline starting", since_watermark=bool(changed_since))
     pipeline_options = beam_pipeline_options(options.beam_args)
     try:
-        pipeline = beam.Pipeline(options=pipeline_options)
+        runner = forked_workers_runner(worker_command) if worker_command else None
+        pipeline = beam.Pipeline(runner=runner, options=pipeline_options)
         build_pipeline(pipeline, options, changed_since)
+        if worker_command:
+            # the workers validate with GE in their own processes; the driver needs it after the
+            # pipeline (Data Docs): import it now, beside the pipeline, not after it
+            import_great_expectations_in_background()
         result = pipeline.run()
         if _submitted_only(result, pipeline_options):
             launch = LaunchRecord.of(options, started, changed_since)

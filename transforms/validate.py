@@ -5,13 +5,18 @@ Input: ``{dataset_name: PCollection[dict]}``, rows shaped like
 lists of ``{"type", "count"}``). Output: a PCollection with exactly one
 ``ValidationReport``.
 
-* Rows are cut into bounded batches (``beam.BatchElements``, at most
-  ``batch_rows``) and every batch is validated by the dataset's GE suite in a
-  DoFn whose ``setup`` creates the GE context once per worker.
-* Uniqueness of ids across all batches: count per id (``CombinePerKey``), ids
-  with count > 1 are combined into one outcome (ids only).
+Every dataset goes through the same keyed steps (rows tagged with their dataset
+name), so the graph does not grow with the number of datasets and expectations:
+
+* Rows are cut into bounded batches per dataset (at most ``batch_rows``) and every
+  batch is validated by its dataset's GE suite in a DoFn whose ``setup`` creates
+  the GE context once per worker.
+* Uniqueness of ids across all batches: count per (dataset, expectation, id)
+  (``CombinePerKey``), then ids with count > 1 are combined per expectation into
+  one outcome (ids only).
 * Timestamps ordered within an artifact: (segment_id, start_ms) grouped by
-  artifact_id, checked per artifact, combined.
+  (dataset, expectation, artifact_id), checked per artifact, combined per
+  expectation.
 * All partial outcomes are merged by one ``CombineGlobally`` into the report.
 
 Run-level checks (conservation, drift) need the manifest and history, which the
@@ -20,9 +25,10 @@ driver has: see ``expectations.run_level.evaluate_run_level`` and
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import apache_beam as beam
+from apache_beam.transforms.window import GlobalWindows
 from apache_beam.utils.shared import Shared
 
 from expectations.model import MAX_SAMPLE_IDS, ExpectationOutcome, ValidationReport, merge_outcomes
@@ -36,6 +42,34 @@ _ORDERED = "gatekeeper_timestamps_ordered_within_artifact"
 
 METRICS_NAMESPACE = "validate"
 TEXT_CHARS_METRIC = "text_chars"  # manifest key "validate:text_chars": basis of redaction density
+
+
+ExpectationKey = Tuple[str, str]   # (dataset, expectation_id)
+
+
+class _BatchRowsDoFn(beam.DoFn):
+    """Rows → lists of at most ``batch_rows`` rows, cut within each bundle (global window).
+
+    GE's cost is per call, not per row (~0.6 s a call), so rows are validated in batches.
+    """
+
+    def __init__(self, batch_rows: int):
+        self._batch_rows = batch_rows
+        self._batch: List[Any] = []
+
+    def start_bundle(self) -> None:
+        self._batch = []
+
+    def process(self, row: Any) -> Iterable[List[Any]]:
+        self._batch.append(row)
+        if len(self._batch) >= self._batch_rows:
+            batch, self._batch = self._batch, []
+            yield batch
+
+    def finish_bundle(self):
+        if self._batch:
+            batch, self._batch = self._batch, []
+            yield GlobalWindows.windowed_value(batch)
 
 
 class _ValidateBatchDoFn(beam.DoFn):
@@ -64,21 +98,26 @@ class _ValidateBatchDoFn(beam.DoFn):
         yield from self._validator.validate_rows(self._dataset, batch)
 
 
-def _id_key(row: Mapping[str, Any], column: str) -> Iterable[Tuple[str, int]]:
-    value = row.get(column) if isinstance(row, Mapping) else None
-    if value is not None:  # null ids are reported by the not-null expectations
-        yield (str(value), 1)
+def _id_keys(row: Mapping[str, Any], dataset: str, specs: Sequence[ExpectationSpec]):
+    """((dataset, expectation_id, id), 1) for each uniqueness expectation of the row's dataset."""
+    if not isinstance(row, Mapping):
+        return
+    for spec in specs:
+        value = row.get(str(spec.kwargs["column"]))
+        if value is not None:  # null ids are reported by the not-null expectations
+            yield ((dataset, spec.expectation_id, str(value)), 1)
+
+
+def _by_expectation(item):
+    (dataset, expectation_id, row_id), count = item
+    return ((dataset, expectation_id), (row_id, count))
 
 
 class _UniquenessCombineFn(beam.CombineFn):
-    """(id, count) pairs → one outcome: rows sharing an id are unexpected; samples are ids."""
-
-    def __init__(self, dataset: str, spec: ExpectationSpec):
-        self._dataset = dataset
-        self._spec = spec
+    """(id, count) pairs of one expectation → (rows, duplicated rows, duplicated ids, sample ids)."""
 
     def create_accumulator(self):
-        return (0, 0, 0, ())  # rows, duplicated rows, duplicated ids, sample ids
+        return (0, 0, 0, ())
 
     def add_input(self, acc, element):
         row_id, count = element
@@ -97,36 +136,44 @@ class _UniquenessCombineFn(beam.CombineFn):
         return (rows, dup_rows, dup_ids, sample)
 
     def extract_output(self, acc):
-        rows, dup_rows, dup_ids, sample = acc
-        spec = self._spec
-        return ExpectationOutcome(
-            self._dataset, spec.expectation_id, spec.expectation_type, spec.severity,
-            dup_rows == 0, rows, dup_rows, sample, f"duplicated_ids={dup_ids}" if dup_ids else "",
-        )
+        return acc
 
 
-def _order_entry(row: Mapping[str, Any], group: str, order: str, time: str):
-    if not isinstance(row, Mapping) or row.get(group) is None or row.get(order) is None:
+def _uniqueness_outcome(item, specs: Mapping[ExpectationKey, ExpectationSpec]) -> ExpectationOutcome:
+    (dataset, expectation_id), (rows, dup_rows, dup_ids, sample) = item
+    spec = specs[(dataset, expectation_id)]
+    return ExpectationOutcome(
+        dataset, spec.expectation_id, spec.expectation_type, spec.severity,
+        dup_rows == 0, rows, dup_rows, sample, f"duplicated_ids={dup_ids}" if dup_ids else "",
+    )
+
+
+def _order_entries(row: Mapping[str, Any], dataset: str, specs: Sequence[ExpectationSpec]):
+    """((dataset, expectation_id, group), (order, start)) for each ordering expectation."""
+    if not isinstance(row, Mapping):
         return
-    start = row.get(time)
-    yield (str(row[group]), (str(row[order]), start if isinstance(start, int) and not isinstance(start, bool) else None))
+    for spec in specs:
+        kw = spec.kwargs
+        group = row.get(str(kw.get("group_column", "artifact_id")))
+        order = row.get(str(kw.get("order_column", "segment_id")))
+        if group is None or order is None:
+            continue
+        start = row.get(str(kw.get("time_column", "start_ms")))
+        start = start if isinstance(start, int) and not isinstance(start, bool) else None
+        yield ((dataset, spec.expectation_id, str(group)), (str(order), start))
 
 
-def _check_artifact(item: Tuple[str, Iterable[Tuple[str, Optional[int]]]]) -> Tuple[int, Tuple[str, ...]]:
-    _, entries = item
+def _check_artifact(item):
+    (dataset, expectation_id, _group), entries = item
     entries = list(entries)
-    return (len(entries), tuple(out_of_order_ids(entries)))
+    return ((dataset, expectation_id), (len(entries), tuple(out_of_order_ids(entries))))
 
 
 class _OrderingCombineFn(beam.CombineFn):
-    """Per-artifact (rows, bad ids) → one outcome."""
-
-    def __init__(self, dataset: str, spec: ExpectationSpec):
-        self._dataset = dataset
-        self._spec = spec
+    """Per-artifact (rows, bad ids) of one expectation → (rows, artifacts, bad artifacts, bad rows, sample)."""
 
     def create_accumulator(self):
-        return (0, 0, 0, 0, ())  # rows, artifacts, bad artifacts, bad rows, sample ids
+        return (0, 0, 0, 0, ())
 
     def add_input(self, acc, element):
         rows, bad_ids = element
@@ -144,13 +191,17 @@ class _OrderingCombineFn(beam.CombineFn):
         return (*total, sample)
 
     def extract_output(self, acc):
-        rows, artifacts, bad_artifacts, bad_rows, sample = acc
-        outcome = ordering_outcome(self._dataset, self._spec, rows, artifacts, sample, bad_artifacts)
-        # ordering_outcome counts the sample; use the true number of rows out of order
-        return ExpectationOutcome(
-            outcome.dataset, outcome.expectation_id, outcome.expectation_type, outcome.severity,
-            bad_rows == 0, rows, bad_rows, sample, outcome.detail,
-        )
+        return acc
+
+
+def _ordering_outcome_of(item, specs: Mapping[ExpectationKey, ExpectationSpec]) -> ExpectationOutcome:
+    (dataset, expectation_id), (rows, artifacts, bad_artifacts, bad_rows, sample) = item
+    outcome = ordering_outcome(dataset, specs[(dataset, expectation_id)], rows, artifacts, sample, bad_artifacts)
+    # ordering_outcome counts the sample; use the true number of rows out of order
+    return ExpectationOutcome(
+        outcome.dataset, outcome.expectation_id, outcome.expectation_type, outcome.severity,
+        bad_rows == 0, rows, bad_rows, sample, outcome.detail,
+    )
 
 
 class _ReportCombineFn(beam.CombineFn):
@@ -181,7 +232,11 @@ class _ReportCombineFn(beam.CombineFn):
 
 
 class ValidateOutput(beam.PTransform):
-    """{dataset: PCollection[row dict]} → PCollection[ValidationReport] (one element)."""
+    """{dataset: PCollection[row dict]} → PCollection[ValidationReport] (one element).
+
+    Per dataset only row-wise steps that fuse into the step producing the rows (batching + GE,
+    and emitting keys); the shuffles after them are shared by every dataset and expectation.
+    """
 
     def __init__(self, suites_dir: Optional[str] = None, batch_rows: int = 5000, run_id: str = ""):
         super().__init__()
@@ -197,39 +252,43 @@ class ValidateOutput(beam.PTransform):
         suites = load_suites(sorted(pcolls), self._suites_dir)  # fails fast on a bad suite
         pipeline = next(iter(pcolls.values())).pipeline
         shared_validator = Shared()
-        parts: List[beam.PCollection] = []
+        specs: Dict[ExpectationKey, ExpectationSpec] = {}
+        outcomes: List[beam.PCollection] = []
+        id_keys: List[beam.PCollection] = []
+        order_entries: List[beam.PCollection] = []
         for name in sorted(pcolls):
             rows, suite = pcolls[name], suites[name]
-            parts.append(
+            outcomes.append(
                 rows
-                # Fixed-size batches: GE's cost is per call, not per row (~0.6 s a call).
-                | f"Batch[{name}]" >> beam.BatchElements(
-                    min_batch_size=self._batch_rows, max_batch_size=self._batch_rows
-                )
+                | f"Batch[{name}]" >> beam.ParDo(_BatchRowsDoFn(self._batch_rows))
                 | f"ValidateBatches[{name}]" >> beam.ParDo(_ValidateBatchDoFn(name, suites, shared_validator))
             )
-            for spec in suite.of_type(_UNIQUE):
-                column = str(spec.kwargs["column"])
-                parts.append(
-                    rows
-                    | f"IdKeys[{name}/{spec.expectation_id}]" >> beam.FlatMap(_id_key, column)
-                    | f"CountIds[{name}/{spec.expectation_id}]" >> beam.CombinePerKey(sum)
-                    | f"Unique[{name}/{spec.expectation_id}]" >> beam.CombineGlobally(_UniquenessCombineFn(name, spec)).without_defaults()
-                )
-            for spec in suite.of_type(_ORDERED):
-                kw = spec.kwargs
-                parts.append(
-                    rows
-                    | f"OrderKeys[{name}/{spec.expectation_id}]" >> beam.FlatMap(
-                        _order_entry, str(kw.get("group_column", "artifact_id")),
-                        str(kw.get("order_column", "segment_id")), str(kw.get("time_column", "start_ms")),
-                    )
-                    | f"ByArtifact[{name}/{spec.expectation_id}]" >> beam.GroupByKey()
-                    | f"CheckArtifact[{name}/{spec.expectation_id}]" >> beam.Map(_check_artifact)
-                    | f"Ordered[{name}/{spec.expectation_id}]" >> beam.CombineGlobally(_OrderingCombineFn(name, spec)).without_defaults()
-                )
+            unique, ordered = tuple(suite.of_type(_UNIQUE)), tuple(suite.of_type(_ORDERED))
+            specs.update({(name, spec.expectation_id): spec for spec in unique + ordered})
+            if unique:
+                id_keys.append(rows | f"IdKeys[{name}]" >> beam.FlatMap(_id_keys, name, unique))
+            if ordered:
+                order_entries.append(rows | f"OrderKeys[{name}]" >> beam.FlatMap(_order_entries, name, ordered))
+        if id_keys:
+            outcomes.append(
+                id_keys
+                | "AllIdKeys" >> beam.Flatten(pipeline=pipeline)
+                | "CountIds" >> beam.CombinePerKey(sum)
+                | "IdsByExpectation" >> beam.Map(_by_expectation)
+                | "Unique" >> beam.CombinePerKey(_UniquenessCombineFn())
+                | "UniqueOutcomes" >> beam.Map(_uniqueness_outcome, specs)
+            )
+        if order_entries:
+            outcomes.append(
+                order_entries
+                | "AllOrderKeys" >> beam.Flatten(pipeline=pipeline)
+                | "ByArtifact" >> beam.GroupByKey()
+                | "CheckArtifact" >> beam.Map(_check_artifact)
+                | "Ordered" >> beam.CombinePerKey(_OrderingCombineFn())
+                | "OrderedOutcomes" >> beam.Map(_ordering_outcome_of, specs)
+            )
         return (
-            parts
+            outcomes
             | "FlattenOutcomes" >> beam.Flatten(pipeline=pipeline)
             | "CombineReport" >> beam.CombineGlobally(_ReportCombineFn(self._run_id, suites))
         )

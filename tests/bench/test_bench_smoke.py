@@ -175,3 +175,21 @@ def test_quick_orchestrator_writes_json_and_markdown(tmp_path):
     assert markdown.startswith("Benchmarks of ")
     assert "| Target | Required | Measured | Result |" in markdown
     assert "| redaction vs stock Presidio (1 core) | >= 2.2x |" in markdown
+
+
+def test_worker_memory_counts_beam_workers_and_forked_workers_not_their_launchers():
+    from bench.pipeline_e2e import TreeMemorySampler
+
+    sampler = TreeMemorySampler(root=1)
+    python, server = "/venv/bin/python", "/venv/bin/python -m pipeline.forked_workers serve /tmp/s/workers.sock m"
+    sampler.commands = {
+        1: f"{python} -m pipeline run --input in",
+        2: f"/bin/sh -c {python} -m apache_beam.runners.worker.sdk_worker_main",     # Beam's shell wrapper
+        3: f"{python} -m apache_beam.runners.worker.sdk_worker_main",                # Beam's worker
+        4: server,                                                                   # the fork server
+        5: server, 6: server,                                                        # its forked workers
+        7: f"{python} -m pipeline.forked_workers connect /tmp/s/workers.sock",       # their clients
+    }
+    sampler.parents = {1: 0, 2: 1, 3: 2, 4: 1, 5: 4, 6: 4, 7: 1}
+    sampler.peak_kib = {pid: pid * 1024 for pid in sampler.commands}
+    assert sampler.worker_peaks_mib() == [6.0, 5.0, 3.0]

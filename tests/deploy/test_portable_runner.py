@@ -1,15 +1,17 @@
 """The real run through Beam's portable Fn API paths gives the same published rows.
 
-The same two example meetings are run three times through ``execute_run``: in-process
+The same two example meetings are run through ``execute_run``: in-process
 (the default local runner), FnApiRunner with separate SDK worker processes
 (``--direct_running_mode=multi_processing``: every element, DoFn and side input crosses a
 process boundary, as on a cluster) and the PortableRunner against an embedded job server
 (``--job_endpoint=embed``, LOOPBACK workers: the Runner API proto → job service → Fn API
-path remote runners use). Published rows must be identical: same consent decisions, same
+path remote runners use); and through the CLI with worker processes forked from a pre-warmed
+server. Published rows must be identical: same consent decisions, same
 redacted text (same pseudonym key), same pseudonyms.
 """
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 from typing import List, Sequence, Tuple
@@ -20,6 +22,7 @@ import pytest
 from pipeline.cli import _parser
 from pipeline.options import build_run_options
 from pipeline.run import EXIT_PUBLISHED, execute_run
+from tests.pipeline.gatekeeper_cli import gatekeeper, run_args
 from transforms.schemas import AUDIT_DATASET, SEGMENT_DATASETS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -77,6 +80,17 @@ def test_fn_api_runner_with_worker_processes_publishes_the_same_rows(tiny_input,
     code = _run(*tiny_input, tmp_path, ["--runner=DirectRunner", "--direct_running_mode=multi_processing",
                                         "--direct_num_workers=2"])
     assert code == EXIT_PUBLISHED
+    assert _published_rows(tmp_path) == in_process[0]
+    assert _audit_decisions(tmp_path) == in_process[1]
+
+
+def test_cli_forks_its_worker_processes_and_publishes_the_same_rows(tiny_input, in_process, tmp_path):
+    # through the CLI, worker processes are forks of a pre-warmed server (pipeline.forked_workers)
+    proc = gatekeeper("--verbose", *run_args(*tiny_input, tmp_path, "--direct_running_mode=multi_processing",
+                                             "--direct_num_workers=2"),
+                      env_overrides={"GATEKEEPER_PSEUDONYM_KEY": os.environ["GATEKEEPER_PSEUDONYM_KEY"]})
+    assert proc.returncode == EXIT_PUBLISHED, proc.stderr[-2000:]
+    assert "local worker processes are forked from server pid" in proc.stderr
     assert _published_rows(tmp_path) == in_process[0]
     assert _audit_decisions(tmp_path) == in_process[1]
 

@@ -6,14 +6,44 @@ text, which is what Presidio's context enhancer compares against.
 """
 from __future__ import annotations
 
+import functools
 import importlib
-from typing import List
+from pathlib import Path
+from typing import List, Tuple
 
 from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from spacy.language import Language
 from spacy.tokens import Doc
+from spacy.util import get_model_meta
 
 from transforms.redaction.config import NlpConfig, RedactionConfigError
+
+
+def _excluded_components(module, config: NlpConfig) -> Tuple[str, ...]:
+    """The model's components that ``config`` does not keep (from the package's meta.json)."""
+    meta = get_model_meta(Path(module.__file__).parent)
+    enabled = list(meta.get("pipeline", []))
+    missing = [c for c in config.keep_components if c not in enabled]
+    if missing:
+        raise RedactionConfigError(f"spaCy model lacks component(s): {', '.join(missing)}")
+    return tuple(c for c in meta.get("components", enabled) if c not in config.keep_components)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_model(package: str, exclude: Tuple[str, ...]) -> Language:
+    """One loaded model per (package, excluded components) in a process, loaded once."""
+    return importlib.import_module(package).load(exclude=list(exclude))
+
+
+def preload_default_model() -> None:
+    """Load the packaged redaction config's model into this process's cache.
+
+    Called by the worker fork server (``pipeline.forked_workers``), so that forked workers
+    start with the model in memory; a run with another model or components loads its own.
+    """
+    from transforms.redaction.config import load_config
+
+    PackagedSpacyNlpEngine(load_config(None).nlp).load()
 
 
 class PackagedSpacyNlpEngine(SpacyNlpEngine):
@@ -37,12 +67,8 @@ class PackagedSpacyNlpEngine(SpacyNlpEngine):
         except ImportError:
             raise RedactionConfigError(
                 f"spaCy model package not installed: {self.config.model_package}") from None
-        full: Language = module.load()
-        missing = [c for c in self.config.keep_components if c not in full.pipe_names]
-        if missing:
-            raise RedactionConfigError(f"spaCy model lacks component(s): {', '.join(missing)}")
-        exclude = [c for c in full.pipe_names if c not in self.config.keep_components]
-        nlp = module.load(exclude=exclude) if exclude else full
+        exclude = _excluded_components(module, self.config)
+        nlp = _load_model(self.config.model_package, exclude)
         nlp.max_length = max(nlp.max_length, self.config.max_chars + 1)
         self.nlp = {self.language: nlp}
 
