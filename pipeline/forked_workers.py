@@ -5,9 +5,9 @@ Beam's ``--direct_running_mode multi_processing`` starts every SDK worker as
 Presidio, spaCy and Great Expectations again (about 7 CPU-seconds a worker on this
 project's stack), on the cores the pipeline needs. With :class:`WorkerForkServer` the
 driver starts one *fork server* process at the beginning of the run, which imports those
-modules once while the driver builds the pipeline, and each worker is a ``fork()`` of it:
-it starts with everything imported (pages shared copy-on-write) and runs the same
-``sdk_worker_main`` with the environment Beam gave it.
+modules (and loads the spaCy model) once while the driver builds the pipeline, and each
+worker is a ``fork()`` of it: it starts with everything imported (pages shared
+copy-on-write) and runs the same ``sdk_worker_main`` with the environment Beam gave it.
 
 Beam still launches a worker with a shell command (``SubprocessSDKEnvironment``); the
 command is this module's ``connect`` client, which hands its environment, working folder
@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 import traceback
+import warnings
 from typing import Dict, List, Optional, Sequence
 
 WORKER_MAIN = "apache_beam.runners.worker.sdk_worker_main"
@@ -156,7 +157,11 @@ def _run_module(module: str, argv: List[str]) -> int:
     """``python -m module argv...`` in this process; its exit status."""
     sys.argv = [module, *argv]
     try:
-        runpy.run_module(module, run_name="__main__", alter_sys=True)
+        with warnings.catch_warnings():
+            # the module was preloaded: runpy warns that it runs a second copy as __main__,
+            # which is what ``python -m`` would run
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="runpy")
+            runpy.run_module(module, run_name="__main__", alter_sys=True)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     except BaseException:                     # noqa: BLE001 - the worker's own failure, as python -m
@@ -200,7 +205,7 @@ def _receive(conn: socket.socket):
     return json.loads(payload.decode("utf-8")), fds
 
 
-def serve(socket_path: str, preload: Sequence[str]) -> int:
+def serve(socket_path: str, preload: Sequence[str]) -> None:
     # Ctrl-C reaches the whole process group: the driver handles it and closes our stdin
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -250,7 +255,8 @@ def serve(socket_path: str, preload: Sequence[str]) -> int:
                 _reply(conn, os.waitstatus_to_exitcode(status))
                 conn.close()
     listener.close()
-    return 0
+    sys.stderr.flush()
+    os._exit(0)          # nothing to flush or finalize; the interpreter's teardown takes seconds here
 
 
 def _reply(conn: socket.socket, value: int) -> None:
@@ -318,7 +324,7 @@ def _read_reply(client: socket.socket) -> Optional[int]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) >= 2 and args[0] == "serve":
-        return serve(args[1], args[2:])
+        serve(args[1], args[2:])
     if len(args) >= 2 and args[0] == "connect":
         return connect(args[1], *(args[2:3] or [WORKER_MAIN]), argv=args[3:])
     print("usage: python -m pipeline.forked_workers serve SOCKET [MODULE[:FUNCTION]...] | "
