@@ -210,10 +210,6 @@ def main(argv: Optional[List[str]] = None) -> int:
         return EXIT_FAILED
 
 
-if __name__ == "__main__":
-    sys.exit(main())
-
-
 def console_main() -> None:
     """The ``gatekeeper`` command: ``main``, then exit without the interpreter's teardown.
 
@@ -226,3 +222,6 @@ def console_main() -> None:
     sys.stderr.flush()
     os._exit(code)
 
+
+if __name__ == "__main__":
+    console_main()

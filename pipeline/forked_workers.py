@@ -28,6 +28,7 @@ import os
 import runpy
 import select
 import shlex
+import shutil
 import signal
 import socket
 import struct
@@ -107,14 +108,7 @@ class WorkerForkServer:
                 self._process.kill()
                 self._process.wait()
         if self._folder is not None:
-            try:
-                os.unlink(self.socket_path)
-            except OSError:
-                pass
-            try:
-                os.rmdir(self._folder)
-            except OSError:
-                pass
+            shutil.rmtree(self._folder, ignore_errors=True)
 
 
 def forked_workers_runner(worker_command: str):

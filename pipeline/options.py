@@ -132,7 +132,6 @@ def beam_pipeline_options(beam_args: Sequence[str]):
     return options
 
 
-
 def worker_processes_requested(beam_args: Sequence[str]) -> bool:
     """True when the pass-through Beam flags ask for local worker *processes*.
 

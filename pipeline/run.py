@@ -15,9 +15,9 @@ from typing import Dict, List, Optional, Tuple
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
+from expectations.runner import import_great_expectations_in_background
 from pipeline import publish
 from pipeline.config import RunFailed
-from expectations.runner import import_great_expectations_in_background
 from pipeline.forked_workers import forked_workers_runner
 from pipeline.manifest import build_manifest, collect_metrics, render_summary
 from pipeline.options import RunOptions, beam_pipeline_options, parse_timestamp
