@@ -16,7 +16,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.util import get_model_meta
 
-from transforms.redaction.config import NlpConfig, RedactionConfigError
+from transforms.redaction.config import NlpConfig, RedactionConfigError, load_config
 
 
 def _excluded_components(module, config: NlpConfig) -> Tuple[str, ...]:
@@ -41,8 +41,6 @@ def preload_default_model() -> None:
     Called by the worker fork server (``pipeline.forked_workers``), so that forked workers
     start with the model in memory; a run with another model or components loads its own.
     """
-    from transforms.redaction.config import load_config
-
     PackagedSpacyNlpEngine(load_config(None).nlp).load()
 
 
