@@ -63,9 +63,10 @@ def _status_kib(pid: int, key: str) -> Optional[int]:
 
 
 def _parent(pid: int) -> int:
+    """The ppid field of /proc/PID/stat; -1 if the process is gone."""
     try:
         stat = (PROC / str(pid) / "stat").read_text()
-        return int(stat[stat.rfind(")") + 2:].split()[1])
+        return int(stat[stat.rfind(")") + 2:].split()[1])     # comm may hold spaces
     except (OSError, ValueError, IndexError):
         return -1
 
@@ -75,13 +76,9 @@ def descendants(root: int) -> Set[int]:
     children: Dict[int, List[int]] = {}
     for entry in PROC.iterdir():
         if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat[stat.rfind(")") + 2:].split()     # comm may hold spaces
-            if len(fields) > 1:
-                children.setdefault(int(fields[1]), []).append(int(entry.name))
+            parent = _parent(int(entry.name))
+            if parent >= 0:
+                children.setdefault(parent, []).append(int(entry.name))
     found: Set[int] = set()
     stack = [root]
     while stack:
