@@ -65,6 +65,7 @@ _REPLY = struct.Struct("!i")
 # Replies: FORKED or NOT_FORKED at once (once the server has finished its imports), then, after
 # FORKED, the worker's exit status. NOT_FORKED (or no server): the client runs the module itself.
 _FORKED, _NOT_FORKED = -1000, -1001
+_THIS_MODULE = (sys.executable, "-m", "pipeline.forked_workers")   # the command line of serve/connect
 
 
 # ---------------------------------------------------------------- driver side
@@ -84,8 +85,7 @@ class WorkerForkServer:
 
     def worker_command(self) -> str:
         """The shell command Beam runs for each worker (``SubprocessSDKEnvironment``)."""
-        return " ".join(shlex.quote(part) for part in (
-            sys.executable, "-m", "pipeline.forked_workers", "connect", self.socket_path))
+        return " ".join(shlex.quote(part) for part in (*_THIS_MODULE, "connect", self.socket_path))
 
     @property
     def pid(self) -> Optional[int]:
@@ -94,7 +94,7 @@ class WorkerForkServer:
     def __enter__(self) -> "WorkerForkServer":
         self._folder = tempfile.mkdtemp(prefix="gatekeeper-workers-")
         self._process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.forked_workers", "serve", self.socket_path, *self._preload],
+            [*_THIS_MODULE, "serve", self.socket_path, *self._preload],
             stdin=subprocess.PIPE, close_fds=True)
         return self
 
