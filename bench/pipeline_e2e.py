@@ -312,6 +312,9 @@ def run(data_dir: Path, chars: int, rounds: int, floor_rounds: int, workdir: Pat
                                            / report["two_workers"]["wall_seconds_median"], 3)
         report["speedup_2w_vs_1w_rounds"] = [round(a["wall_seconds"] / b["wall_seconds"], 3)
                                              for a, b in zip(runs["1w"], runs["2w"])]
+        steady = (report["one_worker"]["steady_chars_per_sec"], report["two_workers"]["steady_chars_per_sec"])
+        # the same ratio with each mode's start-up (a one-meeting run) taken out of its wall time
+        report["speedup_2w_vs_1w_steady"] = round(steady[1] / steady[0], 3) if all(steady) else None
     return report
 
 

@@ -101,6 +101,10 @@ def figures(results: Dict[str, Any]) -> List[List[str]]:
                 rows.append([f"e2e {label}: CPU seconds, all processes (median)", f"{part['cpu_seconds_median']}"])
             rows.append([f"e2e {label}: peak RSS worker / driver MiB",
                          f"{part.get('peak_rss_per_worker_mib_max')} / {part.get('peak_rss_driver_mib_max')}"])
+        if e2e.get("speedup_2w_vs_1w_rounds"):
+            rows.append(["e2e 2 workers vs 1 worker, per round / start-up taken out",
+                         f"{', '.join(f'{r}x' for r in e2e['speedup_2w_vs_1w_rounds'])} / "
+                         f"{e2e.get('speedup_2w_vs_1w_steady')}x"])
     consent = results.get("consent_join") or {}
     if consent:
         rows.append([f"consent join: {consent.get('ledger_events'):,} events x {consent.get('artifacts'):,} artifacts",

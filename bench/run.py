@@ -40,7 +40,7 @@ FULL = {
     "redaction_speed": {"texts": 2000, "rounds": 5},
     "validation_speed": {"rows": 100_000, "rounds": 3},
     "consent_join": {"events": 1_000_000, "artifacts": 100_000},
-    "pipeline_e2e": {"chars": 1_000_000, "rounds": 2, "floor_rounds": 3, "startup": True},
+    "pipeline_e2e": {"chars": 1_000_000, "rounds": 3, "floor_rounds": 3, "startup": True},
 }
 QUICK = {
     "redaction_speed": {"texts": 120, "rounds": 3},

@@ -10,12 +10,15 @@ ids. No row content can reach the page.
 """
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import json
 import logging
 import shutil
+import sys
 import tempfile
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from expectations.model import ExpectationOutcome, ValidationReport
 from expectations.suites import RUN_SUITE, Suite, load_run_suite, load_suites
@@ -23,6 +26,8 @@ from transforms.schemas import DATASET_SCHEMAS
 
 log = logging.getLogger(__name__)
 SITE_NAME = "gatekeeper_run"
+# runs ``python -m MODULE ARGV...`` somewhere; its exit status, or None if it could not
+ModuleRunner = Callable[[str, Sequence[str]], Optional[int]]
 
 
 def _kwargs_for(outcome: ExpectationOutcome, suites: Mapping[str, Suite]) -> Dict[str, Any]:
@@ -95,8 +100,36 @@ def write_data_docs(
     out_dir: str | Path,
     suites_dir: Optional[str] = None,
     run_time: Optional[dt.datetime] = None,
+    run_module: Optional[ModuleRunner] = None,
 ) -> str:
-    """Build the run's Data Docs into ``out_dir``; returns the path of its index.html (a str)."""
+    """Build the run's Data Docs into ``out_dir``; returns the path of its index.html (a str).
+
+    ``run_module``: build them with ``python -m expectations.data_docs`` through this runner
+    (the local fork server, whose forks have GE imported) rather than in this process; when it
+    returns None (could not run it), they are built here.
+    """
+    run_time = run_time or dt.datetime.now(dt.timezone.utc)
+    if run_module is not None:
+        with tempfile.TemporaryDirectory(prefix="gk-docs-") as folder:
+            report_file = Path(folder) / "validation.json"
+            report_file.write_text(report.to_json(), encoding="utf-8")
+            argv = [str(report_file), str(Path(out_dir).resolve()), "--run-time", run_time.isoformat()]
+            status = run_module(__name__, argv + (["--suites-dir", suites_dir] if suites_dir else []))
+        if status is not None:
+            if status != 0:
+                raise RuntimeError(f"data docs builder exited with status {status}")
+            return _index_of(Path(out_dir).resolve())
+    return _build(report, out_dir, suites_dir, run_time)
+
+
+def _index_of(out: Path) -> str:
+    index = out / "index.html"
+    if not index.is_file():
+        raise RuntimeError("data docs index was not written")
+    return str(index)
+
+
+def _build(report: ValidationReport, out_dir: str | Path, suites_dir: Optional[str], run_time: dt.datetime) -> str:
     from expectations.runner import _ge
 
     gx = _ge()
@@ -110,7 +143,6 @@ def write_data_docs(
     out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     suites = _suites_for(report, suites_dir)
-    run_time = run_time or dt.datetime.now(dt.timezone.utc)
     project = tempfile.mkdtemp(prefix="gk-gx-")
     try:
         context = gx.get_context(mode="file", project_root_dir=project)
@@ -156,7 +188,29 @@ def write_data_docs(
         context.build_data_docs(site_names=[SITE_NAME])
     finally:
         shutil.rmtree(project, ignore_errors=True)
-    index = out / "index.html"
-    if not index.is_file():
-        raise RuntimeError("data docs index was not written")
-    return str(index)
+    return _index_of(out)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """``python -m expectations.data_docs VALIDATION_JSON OUT_DIR [--suites-dir D] [--run-time ISO]``.
+
+    Errors are reported by class name only (as everywhere a report's content could leak).
+    """
+    parser = argparse.ArgumentParser(prog="python -m expectations.data_docs", description=main.__doc__)
+    parser.add_argument("validation_json", type=Path)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--suites-dir")
+    parser.add_argument("--run-time", type=dt.datetime.fromisoformat)
+    args = parser.parse_args(argv)
+    logging.getLogger("great_expectations").setLevel(logging.ERROR)
+    try:
+        report = ValidationReport.from_dict(json.loads(args.validation_json.read_text(encoding="utf-8")))
+        _build(report, args.out_dir, args.suites_dir, args.run_time or dt.datetime.now(dt.timezone.utc))
+    except Exception as exc:  # noqa: BLE001 - the class name only, never the content
+        print(f"gatekeeper: data docs not built ({type(exc).__name__})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,7 +9,6 @@ into ``partial_unexpected_list`` and friends, and those never leave this module.
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from expectations.derived import rows_to_frame
@@ -27,13 +26,6 @@ def _ge():
     # GE pins this module logger to INFO at import; it announces temp folders on every context.
     logging.getLogger("great_expectations.data_context.types.base").setLevel(logging.WARNING)
     return gx
-
-
-def import_great_expectations_in_background() -> threading.Thread:
-    """Start importing GE in a daemon thread (whoever imports it next waits for that import)."""
-    thread = threading.Thread(target=_ge, name="import-great-expectations", daemon=True)
-    thread.start()
-    return thread
 
 
 def _to_ge_expectation(spec: ExpectationSpec):

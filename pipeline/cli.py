@@ -118,7 +118,7 @@ def _run(args, beam_args: Sequence[str]) -> int:
                                              fork_server.pid)
         from pipeline.run import execute_run
 
-        return execute_run(options, worker_command=fork_server.worker_command())
+        return execute_run(options, fork_server=fork_server)
 
 
 def _redact(args) -> int:

@@ -14,7 +14,9 @@ command is this module's ``connect`` client, which hands its environment, workin
 and standard streams to the fork server over a Unix socket and exits with the forked
 worker's exit status. The fork server stays single-threaded so forking it is safe; it
 refuses to fork (the client then runs the worker itself) if an import started a thread.
-It exits when the driver closes its stdin, including when the driver dies.
+It exits when the driver closes its stdin, including when the driver dies. The driver also
+runs its own GE step (the Data Docs site) in a fork (:meth:`WorkerForkServer.run_module`),
+so that it does not import GE itself while the workers need the cores.
 
     python -m pipeline.forked_workers serve SOCKET [MODULE[:FUNCTION]...]  # by WorkerForkServer
     python -m pipeline.forked_workers connect SOCKET [MODULE [ARG...]]  # the worker command
@@ -86,6 +88,11 @@ class WorkerForkServer:
     def worker_command(self) -> str:
         """The shell command Beam runs for each worker (``SubprocessSDKEnvironment``)."""
         return " ".join(shlex.quote(part) for part in (*_THIS_MODULE, "connect", self.socket_path))
+
+    def run_module(self, module: str, argv: Sequence[str] = ()) -> Optional[int]:
+        """``python -m module argv...`` in a fork of the server (which has imported what the
+        workers need); its exit status, or None if the server could not fork it."""
+        return run_forked(self.socket_path, module, argv)
 
     @property
     def pid(self) -> Optional[int]:
@@ -262,27 +269,36 @@ def _reply(conn: socket.socket, value: int) -> None:
 
 # ---------------------------------------------------------------- the client Beam runs
 
+def run_forked(socket_path: str, module: str, argv: Sequence[str] = ()) -> Optional[int]:
+    """Run ``python -m module argv...`` as a fork of the server, with this process's
+    environment, folder and standard streams; its exit status, or None if the server did not
+    fork it (not started, not able to fork, gone): the caller then runs it some other way."""
+    client = _connected(socket_path)
+    if client is None:
+        return None
+    with client:
+        request = {"env": dict(os.environ), "cwd": os.getcwd(), "module": module, "argv": list(argv)}
+        try:
+            socket.send_fds(client, [json.dumps(request).encode("utf-8") + b"\n"], [0, 1, 2])
+            if _read_reply(client) != _FORKED:
+                return None
+        except OSError:
+            return None
+        code = _read_reply(client)
+    if code is None:
+        print("gatekeeper: the worker fork server stopped before its worker did", file=sys.stderr)
+        return 1
+    return code
+
+
 def connect(socket_path: str, module: str = WORKER_MAIN, argv: Sequence[str] = ()) -> int:
     """Run ``python -m module argv...`` as a fork of the server; exit with its status.
 
     Without a usable server (not started, not able to fork, gone before forking), the module
     runs in this process instead: slower to start, same result.
     """
-    client = _connected(socket_path)
-    if client is not None:
-        request = {"env": dict(os.environ), "cwd": os.getcwd(), "module": module, "argv": list(argv)}
-        try:
-            socket.send_fds(client, [json.dumps(request).encode("utf-8") + b"\n"], [0, 1, 2])
-            forked = _read_reply(client) == _FORKED
-        except OSError:
-            forked = False
-        if forked:
-            code = _read_reply(client)
-            if code is None:
-                print("gatekeeper: the worker fork server stopped before its worker did", file=sys.stderr)
-                return 1
-            return code
-    return _run_module(module, list(argv))
+    code = run_forked(socket_path, module, argv)
+    return code if code is not None else _run_module(module, list(argv))
 
 
 def _connected(socket_path: str) -> Optional[socket.socket]:

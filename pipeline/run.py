@@ -10,15 +10,14 @@ import json
 import logging
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import datetime, timezone
-from typing import Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
-from expectations.runner import import_great_expectations_in_background
 from pipeline import publish
 from pipeline.config import RunFailed
-from pipeline.forked_workers import forked_workers_runner
+from pipeline.forked_workers import WorkerForkServer, forked_workers_runner
 from pipeline.manifest import build_manifest, collect_metrics, render_summary
 from pipeline.options import RunOptions, beam_pipeline_options, parse_timestamp
 from pipeline.progress import Progress
@@ -27,6 +26,9 @@ from transforms.revocation import TombstonesForRun
 from transforms.schemas import AUDIT_DATASET, DEAD_LETTER_DATASET, SEGMENT_DATASETS, TOMBSTONE_DATASET
 from transforms.tally import RunTally
 from transforms.write import WriteParquet, audit_row, dead_letter_row, segment_row
+
+if TYPE_CHECKING:
+    from expectations.data_docs import ModuleRunner
 
 LOG = logging.getLogger("gatekeeper")
 
@@ -261,11 +263,12 @@ def _submitted_only(result, pipeline_options) -> bool:
 
 
 def execute_run(options: RunOptions, progress: Optional[Progress] = None,
-                worker_command: Optional[str] = None) -> int:
+                fork_server: Optional[WorkerForkServer] = None) -> int:
     """Run the pipeline, then publish or quarantine. Returns the exit code.
 
-    ``worker_command``: start the local runner's worker processes with this command (the
-    fork server's client, see ``pipeline.forked_workers``) instead of Beam's own.
+    ``fork_server``: the local runner's worker processes are its forks (its client is their
+    command, see ``pipeline.forked_workers``) instead of Beam's own; so are the driver's
+    Data Docs, which then need no GE import in this process.
 
     When the runner only describes or submits the job (template generation, a Flex Template
     launch, ``--dry_run``), the run stops after writing its launch record; ``gatekeeper
@@ -283,13 +286,9 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None,
     progress.stage(f"run {options.run_id}: pipeline starting", since_watermark=bool(changed_since))
     pipeline_options = beam_pipeline_options(options.beam_args)
     try:
-        runner = forked_workers_runner(worker_command) if worker_command else None
+        runner = forked_workers_runner(fork_server.worker_command()) if fork_server else None
         pipeline = beam.Pipeline(runner=runner, options=pipeline_options)
         build_pipeline(pipeline, options, changed_since)
-        if worker_command:
-            # the workers validate with GE in their own processes; the driver needs it after the
-            # pipeline (Data Docs): import it now, beside the pipeline, not after it
-            import_great_expectations_in_background()
         result = pipeline.run()
         if _submitted_only(result, pipeline_options):
             launch = LaunchRecord.of(options, started, changed_since)
@@ -308,12 +307,15 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None,
                    meetings=metrics.get("ingest:meetings", 0),
                    artifacts_parsed=sum(v for k, v in metrics.items() if k.startswith("ingest:artifacts.")),
                    segments_written=sum(metrics.get(f"write:rows.{kind}", 0) for kind in SEGMENT_DATASETS))
-    return finish_run(options, started, changed_since, metrics, progress)
+    return finish_run(options, started, changed_since, metrics, progress,
+                      run_module=fork_server.run_module if fork_server else None)
 
 
 def finish_run(options: RunOptions, started: datetime, changed_since: Optional[Watermark],
-               metrics: Dict[str, int], progress: Progress) -> int:
-    """The driver's half after the pipeline: check ledger errors, validate, publish or quarantine."""
+               metrics: Dict[str, int], progress: Progress, run_module: Optional[ModuleRunner] = None) -> int:
+    """The driver's half after the pipeline: check ledger errors, validate, publish or quarantine.
+
+    ``run_module``: where the Data Docs are built (see ``expectations.data_docs``)."""
     from expectations import ValidationReport, evaluate_run_level, merge_reports
     from expectations.artifacts import write_validation_artifacts
     from pipeline.report import write_index
@@ -357,7 +359,7 @@ def finish_run(options: RunOptions, started: datetime, changed_since: Optional[W
     with publish.local_folder(run_folder) as local_run_folder:
         report = write_validation_artifacts(
             merge_reports(options.run_id, [batch_report], run_level), local_run_folder,
-            suites_dir=options.config.validation.suites_dir or None)
+            suites_dir=options.config.validation.suites_dir or None, run_module=run_module)
     manifest["validation"] = {
         "success": report.success,
         "critical_failures": len(report.critical_failures),

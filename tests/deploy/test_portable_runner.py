@@ -11,6 +11,7 @@ redacted text (same pseudonym key), same pseudonyms.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -93,6 +94,9 @@ def test_cli_forks_its_worker_processes_and_publishes_the_same_rows(tiny_input, 
     assert "local worker processes are forked from server pid" in proc.stderr
     assert _published_rows(tmp_path) == in_process[0]
     assert _audit_decisions(tmp_path) == in_process[1]
+    # the driver's Data Docs are built in a fork too (expectations.data_docs)
+    [manifest] = [json.loads(p.read_text()) for p in tmp_path.glob("runs/*/manifest.json")]
+    assert (tmp_path / manifest["validation"]["data_docs"]).is_file()
 
 
 def test_portable_runner_with_embedded_job_server_publishes_the_same_rows(tiny_input, in_process, tmp_path):

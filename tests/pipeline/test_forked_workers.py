@@ -72,6 +72,20 @@ def test_worker_is_a_fork_of_the_warm_server_with_the_clients_environment(probe_
     assert not Path(server.socket_path).parent.exists()
 
 
+def test_the_driver_runs_a_module_in_a_fork_or_learns_it_could_not(probe_path, tmp_path, monkeypatch):
+    out = tmp_path / "probe.json"
+    monkeypatch.setenv("PROBE_OUT", str(out))
+    monkeypatch.setenv("PROBE_EXIT", "6")
+    with WorkerForkServer(preload=("probe_marker:mark",)) as server:
+        assert server.run_module("probe_worker", ["--docs"]) == 6
+        seen = json.loads(out.read_text())
+        assert seen["ppid"] == server.pid and seen["preloaded"] is True and seen["argv"] == ["--docs"]
+    out.unlink()
+    with WorkerForkServer(preload=("probe_thread",)) as server:
+        assert server.run_module("probe_worker") is None          # not forked, and not run here
+    assert not out.exists()
+
+
 def test_a_server_that_cannot_fork_safely_lets_the_client_run_the_worker(probe_path, tmp_path):
     # an import that starts a thread makes fork() unsafe: the server refuses to fork
     with WorkerForkServer(preload=("probe_thread", "probe_marker:mark")) as server:
