@@ -20,9 +20,9 @@ from pipeline.forked_workers import WorkerForkServer
 from pipeline.options import worker_processes_requested
 
 PROBE = textwrap.dedent("""
-    import json, os, sys
+    import gc, json, os, sys
     from pathlib import Path
-    Path(os.environ["PROBE_OUT"]).write_text(json.dumps({
+    Path(os.environ["PROBE_OUT"]).write_text(json.dumps({"frozen_objects": gc.get_freeze_count(),
         "pid": os.getpid(), "ppid": os.getppid(), "cwd": os.getcwd(), "argv": sys.argv[1:],
         "preloaded": getattr(sys.modules.get("probe_marker"), "MARKED", False), "secret": os.environ.get("PROBE_ENV")}))
     print("probe says hello", flush=True)
@@ -58,6 +58,7 @@ def test_worker_is_a_fork_of_the_warm_server_with_the_clients_environment(probe_
         done, seen, workdir = _connect(server.socket_path, tmp_path, "--flag", "value", exit_code=3)
         assert seen["ppid"] == server.pid            # forked by the server, not started by the client
         assert seen["preloaded"] is True             # with the server's imports and calls done
+        assert seen["frozen_objects"] > 0            # which the worker's GC leaves alone
         assert seen["cwd"] == str(workdir)
         assert seen["argv"] == ["--flag", "value"]
         assert seen["secret"] == "from-the-client"   # the client's environment, not the server's
