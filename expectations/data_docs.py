@@ -109,17 +109,18 @@ def write_data_docs(
     returns None (could not run it), they are built here.
     """
     run_time = run_time or dt.datetime.now(dt.timezone.utc)
+    out = Path(out_dir).resolve()
     if run_module is not None:
         with tempfile.TemporaryDirectory(prefix="gk-docs-") as folder:
             report_file = Path(folder) / "validation.json"
             report_file.write_text(report.to_json(), encoding="utf-8")
-            argv = [str(report_file), str(Path(out_dir).resolve()), "--run-time", run_time.isoformat()]
+            argv = [str(report_file), str(out), "--run-time", run_time.isoformat()]
             status = run_module(__name__, argv + (["--suites-dir", suites_dir] if suites_dir else []))
         if status is not None:
             if status != 0:
                 raise RuntimeError(f"data docs builder exited with status {status}")
-            return _index_of(Path(out_dir).resolve())
-    return _build(report, out_dir, suites_dir, run_time)
+            return _index_of(out)
+    return _build(report, out, suites_dir, run_time)
 
 
 def _index_of(out: Path) -> str:
@@ -129,7 +130,7 @@ def _index_of(out: Path) -> str:
     return str(index)
 
 
-def _build(report: ValidationReport, out_dir: str | Path, suites_dir: Optional[str], run_time: dt.datetime) -> str:
+def _build(report: ValidationReport, out: Path, suites_dir: Optional[str], run_time: dt.datetime) -> str:
     from expectations.runner import _ge
 
     gx = _ge()
@@ -140,7 +141,6 @@ def _build(report: ValidationReport, out_dir: str | Path, suites_dir: Optional[s
         ValidationResultIdentifier,
     )
 
-    out = Path(out_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     suites = _suites_for(report, suites_dir)
     project = tempfile.mkdtemp(prefix="gk-gx-")
@@ -205,7 +205,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.getLogger("great_expectations").setLevel(logging.ERROR)
     try:
         report = ValidationReport.from_dict(json.loads(args.validation_json.read_text(encoding="utf-8")))
-        _build(report, args.out_dir, args.suites_dir, args.run_time or dt.datetime.now(dt.timezone.utc))
+        write_data_docs(report, args.out_dir, args.suites_dir, args.run_time)
     except Exception as exc:  # noqa: BLE001 - the class name only, never the content
         print(f"gatekeeper: data docs not built ({type(exc).__name__})", file=sys.stderr)
         return 1
