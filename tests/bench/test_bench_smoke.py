@@ -189,7 +189,10 @@ def test_worker_memory_counts_beam_workers_and_forked_workers_not_their_launcher
         4: server,                                                                   # the fork server
         5: server, 6: server,                                                        # its forked workers
         7: f"{python} -m pipeline.forked_workers connect /tmp/s/workers.sock",       # their clients
+        8: server,                                                   # its Data Docs fork: not a worker
     }
-    sampler.parents = {1: 0, 2: 1, 3: 2, 4: 1, 5: 4, 6: 4, 7: 1}
+    sampler.parents = {1: 0, 2: 1, 3: 2, 4: 1, 5: 4, 6: 4, 7: 1, 8: 4}
+    sampler.names = {1: "python", 2: "sh", 3: "python", 4: "python", 5: "sdk_worker_main",
+                     6: "sdk_worker_main", 7: "python", 8: "data_docs"}
     sampler.peak_kib = {pid: pid * 1024 for pid in sampler.commands}
     assert sampler.worker_peaks_mib() == [6.0, 5.0, 3.0]

@@ -23,6 +23,7 @@ PROBE = textwrap.dedent("""
     import gc, json, os, sys
     from pathlib import Path
     Path(os.environ["PROBE_OUT"]).write_text(json.dumps({"frozen_objects": gc.get_freeze_count(),
+        "comm": Path("/proc/self/comm").read_text().strip(),
         "pid": os.getpid(), "ppid": os.getppid(), "cwd": os.getcwd(), "argv": sys.argv[1:],
         "preloaded": getattr(sys.modules.get("probe_marker"), "MARKED", False), "secret": os.environ.get("PROBE_ENV")}))
     print("probe says hello", flush=True)
@@ -59,6 +60,7 @@ def test_worker_is_a_fork_of_the_warm_server_with_the_clients_environment(probe_
         assert seen["ppid"] == server.pid            # forked by the server, not started by the client
         assert seen["preloaded"] is True             # with the server's imports and calls done
         assert seen["frozen_objects"] > 0            # which the worker's GC leaves alone
+        assert seen["comm"] == "probe_worker"        # named after its module in ps / top
         assert seen["cwd"] == str(workdir)
         assert seen["argv"] == ["--flag", "value"]
         assert seen["secret"] == "from-the-client"   # the client's environment, not the server's
