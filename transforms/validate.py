@@ -25,6 +25,7 @@ driver has: see ``expectations.run_level.evaluate_run_level`` and
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import apache_beam as beam
@@ -171,11 +172,8 @@ class _OrderingCombineFn(beam.CombineFn):
 def _ordering_outcome_of(item, specs: Mapping[ExpectationKey, ExpectationSpec]) -> ExpectationOutcome:
     (dataset, expectation_id), (rows, artifacts, bad_artifacts, bad_rows, sample) = item
     outcome = ordering_outcome(dataset, specs[(dataset, expectation_id)], rows, artifacts, sample, bad_artifacts)
-    # ordering_outcome counts the sample; use the true number of rows out of order
-    return ExpectationOutcome(
-        outcome.dataset, outcome.expectation_id, outcome.expectation_type, outcome.severity,
-        bad_rows == 0, rows, bad_rows, sample, outcome.detail,
-    )
+    # ordering_outcome counts (and re-sorts) the sample; keep the true number of rows out of order
+    return replace(outcome, success=bad_rows == 0, unexpected_count=bad_rows, sample_row_ids=sample)
 
 
 class _ReportCombineFn(beam.CombineFn):
