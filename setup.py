@@ -36,7 +36,9 @@ setup(
     package_data={
         "pipeline": ["defaults/*.yaml"],
         "transforms": ["redaction/config/*.yaml", "redaction/config/*.txt"],
-        "expectations": ["suites/*.json", "suites/*.yaml"],
+        "expectations": ["suites/*.json", "suites/*.yaml", "data_docs_static/*.md",
+                         "data_docs_static/licenses/*.txt", "data_docs_static/vendor/*/*",
+                         "data_docs_static/vendor/*/*/*"],
     },
     include_package_data=True,
     install_requires=INSTALL_REQUIRES,

@@ -6,7 +6,9 @@ project, a ``SiteBuilder`` whose store points at ``runs/<run_id>/data_docs/``,
 hold offending values, but one ``ExpectationSuiteValidationResult`` per
 dataset rebuilt from the merged ``ExpectationOutcome``s: expectation type,
 kwargs from the suite file, severity, element and unexpected counts, and row
-ids. No row content can reach the page.
+ids. No row content can reach the page. The pages render offline: every asset GE's templates
+would load from a CDN is served from the site's own ``static/vendor/``
+(``expectations.offline_data_docs``).
 """
 from __future__ import annotations
 
@@ -48,8 +50,7 @@ def _description(outcome: ExpectationOutcome) -> str:
     return text
 
 
-def _evr(outcome: ExpectationOutcome, suites: Mapping[str, Suite]):
-    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+def _configuration(outcome: ExpectationOutcome, suites: Mapping[str, Suite]):
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
 
     import expectations.ge_custom  # noqa: F401  registers expect_gatekeeper_check
@@ -62,7 +63,7 @@ def _evr(outcome: ExpectationOutcome, suites: Mapping[str, Suite]):
             **{k: str(kwargs[k]) for k in ("column", "metric") if k in kwargs},
         }
         expectation_type = "expect_gatekeeper_check"
-    config = ExpectationConfiguration(
+    return ExpectationConfiguration(
         type=expectation_type,
         kwargs=kwargs,
         description=_description(outcome),
@@ -73,6 +74,11 @@ def _evr(outcome: ExpectationOutcome, suites: Mapping[str, Suite]):
             "detail": outcome.detail,
         },
     )
+
+
+def _evr(config, outcome: ExpectationOutcome):
+    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+
     percent = 100.0 * outcome.unexpected_count / outcome.element_count if outcome.element_count else 0.0
     result = {
         "element_count": outcome.element_count,
@@ -134,6 +140,7 @@ def _build(report: ValidationReport, out: Path, suites_dir: Optional[str], run_t
     from expectations.runner import _ge
 
     gx = _ge()
+    from expectations.offline_data_docs import copy_vendored_assets, offline_site_config
     from great_expectations.core.expectation_validation_result import ExpectationSuiteValidationResult
     from great_expectations.core.run_identifier import RunIdentifier
     from great_expectations.data_context.types.resource_identifiers import (
@@ -146,20 +153,19 @@ def _build(report: ValidationReport, out: Path, suites_dir: Optional[str], run_t
     project = tempfile.mkdtemp(prefix="gk-gx-")
     try:
         context = gx.get_context(mode="file", project_root_dir=project)
-        context.add_data_docs_site(
-            site_name=SITE_NAME,
-            site_config={
-                "class_name": "SiteBuilder",
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(out)},
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
+        context.add_data_docs_site(site_name=SITE_NAME, site_config=offline_site_config(str(out)))
         run_identifier = RunIdentifier(run_name=report.run_id, run_time=run_time)
         for dataset in report.datasets:
             outcomes = [o for o in report.outcomes if o.dataset == dataset]
-            results: List[Any] = [_evr(o, suites) for o in outcomes]
+            configs = [_configuration(o, suites) for o in outcomes]
+            results: List[Any] = [_evr(c, o) for c, o in zip(configs, outcomes)]
             passed = sum(1 for o in outcomes if o.success)
             suite_name = f"gatekeeper_{dataset}"
+            # the suite's own page (the index and every result page link to it)
+            suite = gx.ExpectationSuite(name=suite_name)
+            for config in configs:
+                suite.add_expectation_configuration(config)
+            context.suites.add(suite)
             validation = ExpectationSuiteValidationResult(
                 success=not any(o.is_critical_failure for o in outcomes),
                 results=results,
@@ -186,6 +192,7 @@ def _build(report: ValidationReport, out: Path, suites_dir: Optional[str], run_t
             )
             context.validation_results_store.set(key, validation)
         context.build_data_docs(site_names=[SITE_NAME])
+        copy_vendored_assets(out)
     finally:
         shutil.rmtree(project, ignore_errors=True)
     return _index_of(out)

@@ -185,3 +185,14 @@ def test_logs_are_structured_and_carry_no_planted_pii(tmp_path):
     planted = [value for values in CANARIES.values() for value in values]
     assert not [value for value in planted if value in logged]
     assert "direct-message-gannet" not in logged
+
+
+def test_data_docs_of_a_real_run_render_offline(published, browser):
+    """Every Data Docs page of the run loads only files of the output folder (Chromium, network blocked)."""
+    from expectations.model import ValidationReport
+    from tests.expectations.test_data_docs_offline import check_data_docs_offline
+
+    output, _ = published
+    run_dir = next(output.glob("runs/*"))
+    report = ValidationReport.from_dict(json.loads((run_dir / "validation.json").read_text()))
+    check_data_docs_offline(browser, run_dir / "data_docs", report)

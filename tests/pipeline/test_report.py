@@ -5,17 +5,14 @@ import base64
 import json
 import os
 import re
-import shutil
-import socket
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from expectations.model import ExpectationOutcome, ValidationReport
 from pipeline.report import write_index, write_run_report
+from tests.headless_chromium import Cdp
 
 KINDS = ("transcript", "chat", "poll", "upload")
 
@@ -97,101 +94,7 @@ def test_run_report_content_is_escaped_and_self_contained(tmp_path):
 
 
 # ---------------------------------------------------------------- headless Chromium via CDP
-
-CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
-
-
-def _chromium() -> str | None:
-    for name in CHROMIUM_CANDIDATES:
-        found = shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-class _Cdp:
-    """A minimal Chrome DevTools Protocol client over one page websocket."""
-
-    def __init__(self, ws_url: str):
-        import websocket  # websocket-client
-
-        self._ws = websocket.create_connection(ws_url, timeout=30, suppress_origin=True)
-        self._next = 0
-        self.events: list[dict] = []
-
-    def call(self, method: str, **params):
-        self._next += 1
-        call_id = self._next
-        self._ws.send(json.dumps({"id": call_id, "method": method, "params": params}))
-        while True:
-            message = json.loads(self._ws.recv())
-            if message.get("id") == call_id:
-                if "error" in message:
-                    raise RuntimeError(f"CDP {method} failed: {message['error'].get('message')}")
-                return message.get("result", {})
-            self.events.append(message)
-
-    def wait_for(self, method: str, timeout: float = 20.0) -> dict:
-        deadline = time.time() + timeout
-        for event in self.events:
-            if event.get("method") == method:
-                return event
-        while time.time() < deadline:
-            message = json.loads(self._ws.recv())
-            self.events.append(message)
-            if message.get("method") == method:
-                return message
-        raise TimeoutError(method)
-
-    def close(self):
-        self._ws.close()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def browser(tmp_path):
-    binary = _chromium()
-    if binary is None:
-        if os.environ.get("CI"):
-            pytest.fail("chromium is not installed (CI must install Debian's chromium)")
-        pytest.skip("chromium not installed")
-    pytest.importorskip("websocket")
-    port = _free_port()
-    profile = tmp_path / "chromium-profile"
-    process = subprocess.Popen(
-        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--hide-scrollbars", "--window-size=1400,2200",
-         f"--user-data-dir={profile}", f"--remote-debugging-port={port}", "--remote-allow-origins=*", "about:blank"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.time() + 30
-        targets = None
-        while time.time() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=2) as response:
-                    targets = [t for t in json.load(response) if t.get("type") == "page"]
-                if targets:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        assert targets, "chromium did not expose a page target"
-        cdp = _Cdp(targets[0]["webSocketDebuggerUrl"])
-        yield cdp
-        cdp.close()
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
+# (the ``browser`` fixture is in tests/conftest.py)
 
 _CHART_PROBE = """
 (() => {
@@ -207,7 +110,7 @@ _CHART_PROBE = """
 """
 
 
-def _open_and_check(browser: _Cdp, page: Path, shot_name: str, shot_dir: Path) -> list[dict]:
+def _open_and_check(browser: Cdp, page: Path, shot_name: str, shot_dir: Path) -> list[dict]:
     browser.call("Runtime.enable")
     browser.call("Log.enable")
     browser.call("Page.enable")
