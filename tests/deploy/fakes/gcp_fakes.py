@@ -23,9 +23,9 @@ SECRETS_ENV = "GATEKEEPER_FAKE_SECRETS"
 JOB_ID_ENV = "GATEKEEPER_FAKE_DATAFLOW_JOB_ID"
 
 
-def install_secret_manager(secrets_file: str) -> None:
+def fake_secret_manager_client(secrets_file: str):
+    """A ``SecretManagerServiceClient`` class answering from ``secrets_file``."""
     from google.api_core import exceptions
-    from google.cloud import secretmanager
 
     path = Path(secrets_file)
 
@@ -42,7 +42,13 @@ def install_secret_manager(secrets_file: str) -> None:
                 raise exceptions.NotFound(f"secret version {name} not found")
             return SimpleNamespace(payload=SimpleNamespace(data=secrets[name].encode("utf-8")))
 
-    secretmanager.SecretManagerServiceClient = FakeSecretManagerServiceClient
+    return FakeSecretManagerServiceClient
+
+
+def install_secret_manager(secrets_file: str) -> None:
+    from google.cloud import secretmanager
+
+    secretmanager.SecretManagerServiceClient = fake_secret_manager_client(secrets_file)
 
 
 def secret_accesses(secrets_file: Path):
