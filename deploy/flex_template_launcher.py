@@ -39,6 +39,8 @@ BACKFILL_PARAMETER = "backfill"
 SUBMIT_ONLY_PARAMETER = "submit_only"
 SECRET_PARAMETER = "pseudonym_key_secret"
 LAUNCHER_PARAMETERS = (BACKFILL_PARAMETER, SUBMIT_ONLY_PARAMETER)
+# declared in metadata.json for validation, passed to Beam unchanged (--sdk_container_image=…)
+BEAM_PARAMETERS = ("sdk_container_image",)
 # a pinned version: pseudonyms are stable only while the key is, so `latest` is refused
 PINNED_SECRET_VERSION = re.compile(r"projects/[^/\s]+/secrets/[^/\s]+/versions/[1-9][0-9]*")
 

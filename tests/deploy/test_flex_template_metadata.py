@@ -62,7 +62,12 @@ def test_every_parameter_is_documented_and_validated():
 
 def test_parameters_map_one_to_one_onto_gatekeeper_run_flags():
     flags = _run_flags()
-    assert set(PARAMETERS) == set(launcher.PARAMETER_FLAGS) | set(launcher.LAUNCHER_PARAMETERS)
+    assert set(PARAMETERS) == (set(launcher.PARAMETER_FLAGS) | set(launcher.LAUNCHER_PARAMETERS)
+                               | set(launcher.BEAM_PARAMETERS))
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    beam_options = set(PipelineOptions([]).get_all_options(retain_unknown_options=False))
+    assert set(launcher.BEAM_PARAMETERS) <= beam_options
     for name, flag in launcher.PARAMETER_FLAGS.items():
         assert flag in flags, f"template parameter {name} maps to {flag}, not a `gatekeeper run` flag"
     assert flags["--backfill"].nargs == 2
@@ -89,6 +94,8 @@ def test_parameters_map_one_to_one_onto_gatekeeper_run_flags():
      ["dev-only-NOT-A-SECRET-0123456789abcdef", "projects/p/secrets/k",
       "projects/p/secrets/k/versions/latest"]),        # pinned: pseudonyms are stable only while the key is
     ("submit_only", ["true", "false"], ["yes", "1", ""]),
+    ("sdk_container_image", ["us-central1-docker.pkg.dev/my-project/gatekeeper/gatekeeper:1a2b3c4",
+                             "gcr.io/p/gatekeeper@sha256:" + "0" * 64], ["gatekeeper", "gatekeeper:latest tag"]),
 ])
 def test_parameter_validation_accepts_and_rejects(name, good, bad):
     patterns = [re.compile(p) for p in PARAMETERS[name]["regexes"]]
