@@ -140,12 +140,19 @@ def beam_pipeline_options(beam_args: Sequence[str]):
     return options
 
 
-def _runner_and_environment(beam_args: Sequence[str]) -> Tuple[Optional[str], Optional[str]]:
+def _beam_flags(beam_args: Sequence[str]) -> argparse.Namespace:
+    """The few Beam flags read here, without importing Beam (the CLI decides before Beam's import)."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--runner")
     parser.add_argument("--environment_type")
+    parser.add_argument("--direct_running_mode")
+    parser.add_argument("--direct_num_workers", default="1")
     known, _ = parser.parse_known_args(list(beam_args))
-    return known.runner, known.environment_type
+    return known
+
+
+def _local_runner(runner: Optional[str]) -> bool:
+    return runner in (None, LOCAL_RUNNER, *LOCAL_RUNNER_ALIASES)
 
 
 def workers_share_the_driver_environment(beam_args: Sequence[str]) -> bool:
@@ -155,10 +162,10 @@ def workers_share_the_driver_environment(beam_args: Sequence[str]) -> bool:
     starts; LOOPBACK workers run in this process on any runner. Every other case (Dataflow,
     DOCKER / PROCESS / EXTERNAL environments, an unknown runner) starts workers elsewhere.
     """
-    runner, environment = _runner_and_environment(beam_args)
-    if environment is not None:
-        return environment.strip().upper() == "LOOPBACK"
-    return runner in (None, LOCAL_RUNNER, *LOCAL_RUNNER_ALIASES)
+    flags = _beam_flags(beam_args)
+    if flags.environment_type is not None:
+        return flags.environment_type.strip().upper() == "LOOPBACK"
+    return _local_runner(flags.runner)
 
 
 def check_key_reaches_workers(key: PseudonymKeySource, beam_args: Sequence[str]) -> None:
@@ -190,8 +197,7 @@ class _JobIdLinesOnly(logging.Filter):
 
 def log_dataflow_job_ids(beam_args: Sequence[str]) -> bool:
     """On the DataflowRunner, let Beam's "Created job with id" line reach stderr (see above)."""
-    runner, _ = _runner_and_environment(beam_args)
-    if runner not in ("DataflowRunner", "TestDataflowRunner"):
+    if _beam_flags(beam_args).runner not in ("DataflowRunner", "TestDataflowRunner"):
         return False
     client_logger = logging.getLogger(DATAFLOW_CLIENT_LOGGER)
     client_logger.setLevel(logging.INFO)
@@ -206,10 +212,6 @@ def worker_processes_requested(beam_args: Sequence[str]) -> bool:
     Read from the flags without importing Beam, so the CLI can start the worker fork server
     (``pipeline.forked_workers``) before Beam's own import.
     """
-    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
-    parser.add_argument("--runner")
-    parser.add_argument("--direct_running_mode")
-    parser.add_argument("--direct_num_workers", default="1")
-    known, _ = parser.parse_known_args(list(beam_args))
-    local = known.runner in (None, LOCAL_RUNNER, *LOCAL_RUNNER_ALIASES)
-    return local and known.direct_running_mode == "multi_processing" and known.direct_num_workers.strip() != "1"
+    flags = _beam_flags(beam_args)
+    return (_local_runner(flags.runner) and flags.direct_running_mode == "multi_processing"
+            and flags.direct_num_workers.strip() != "1")
