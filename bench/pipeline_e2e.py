@@ -16,7 +16,9 @@ Builds an INPUT folder + all-granting ledger from QMSum and Zoom text
 Rounds alternate 1w/2w. Throughput is corpus characters / wall seconds of the whole CLI
 process (imports, model loads, pipeline, publish, reports). Start-up is measured with a
 one-meeting run per mode and reported separately (``startup_seconds``) together with the
-steady-state rate ``chars / (wall - startup)``. Peak RSS: sampled from ``/proc``
+steady-state rate ``chars / (wall - startup)``. Every run also records when its first element
+was processed and its first chunk redacted (``bench/probe``: seconds from the CLI's start, the
+local start-up a worker needs before it does work). Peak RSS: sampled from ``/proc``
 (``VmHWM``) for the CLI process and each Beam SDK worker process.
 
 Ratios are taken per round against the floor measured in the same run (per core: the
@@ -187,6 +189,25 @@ class pinned:
                 pass
 
 
+# ---------------------------------------------------------------- start-up probe
+
+PROBE_DIR = Path(__file__).resolve().parent / "probe"     # its sitecustomize.py (see there)
+PROBE_ENV = "GATEKEEPER_BENCH_PROBE"
+
+
+def probe_times(folder: Path, started_epoch: float) -> Dict[str, float]:
+    """{label: seconds after ``started_epoch`` of the earliest record of any process}."""
+    earliest: Dict[str, float] = {}
+    for record in folder.glob("t.*.*"):
+        label = record.name.split(".")[1]
+        try:
+            at = float(record.read_text()) - started_epoch
+        except ValueError:
+            continue
+        earliest[label] = round(min(at, earliest.get(label, at)), 3)
+    return earliest
+
+
 # ---------------------------------------------------------------- measurements
 
 def spacy_floor_rates(texts: Sequence[str], rounds: int) -> List[float]:
@@ -224,8 +245,12 @@ def run_pipeline(corpus: Corpus, workdir: Path, workers: int, pin_one_core: bool
     env.setdefault("HF_HUB_OFFLINE", "1")
     core = first_core() if pin_one_core else None
     repo = Path(__file__).resolve().parents[1]
+    probe = Path(tempfile.mkdtemp(prefix=f"probe-{workers}w-", dir=workdir))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROBE_DIR), str(repo), env.get("PYTHONPATH")]))
+    env[PROBE_ENV] = str(probe / "t")
     stderr_path = workdir / f"stderr-{workers}w.txt"
     with open(stderr_path, "w", encoding="utf-8") as stderr:
+        started_epoch = time.time()
         started = time.perf_counter()
         process = subprocess.Popen(
             pipeline_command(corpus, output, workers), cwd=repo, env=env, stdout=subprocess.DEVNULL,
@@ -240,11 +265,16 @@ def run_pipeline(corpus: Corpus, workdir: Path, workers: int, pin_one_core: bool
         if match and match.group(2).startswith("pipeline finished"):
             pipeline_seconds = float(match.group(1))
     shutil.rmtree(output, ignore_errors=True)
+    firsts = probe_times(probe, started_epoch)
+    shutil.rmtree(probe, ignore_errors=True)
     worker_peaks = sampler.worker_peaks_mib()
     return {
         "workers": workers,
         "exit_code": process.returncode,
         "wall_seconds": round(wall, 3),
+        # seconds from the CLI's start to the first element of the run / first chunk redacted
+        "first_element_seconds": firsts.get("first_element"),
+        "first_redaction_seconds": firsts.get("first_redaction"),
         "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 3),
         "pipeline_seconds": pipeline_seconds,
         "peak_rss_driver_mib": sampler.root_peak_mib(),
@@ -256,6 +286,11 @@ def run_pipeline(corpus: Corpus, workdir: Path, workers: int, pin_one_core: bool
 
 def _median(values: Sequence[float]) -> float:
     return statistics.median(values) if values else float("nan")
+
+
+def _median_or_none(values: Sequence[Optional[float]]) -> Optional[float]:
+    known = [v for v in values if v is not None]
+    return round(statistics.median(known), 2) if known else None
 
 
 MODES = {"1w": (1, True), "2w": (2, False)}     # label -> (workers, pinned to one core)
@@ -298,6 +333,8 @@ def run(data_dir: Path, chars: int, rounds: int, floor_rounds: int, workdir: Pat
             "cpu_seconds_median": round(_median([r["cpu_seconds"] for r in runs[label]]), 2),
             "wall_seconds_median": round(_median(walls), 2),
             "startup_seconds": startup[label],
+            "first_element_seconds_median": _median_or_none([r["first_element_seconds"] for r in runs[label]]),
+            "first_redaction_seconds_median": _median_or_none([r["first_redaction_seconds"] for r in runs[label]]),
             "steady_chars_per_sec": steady,
             "ratio_per_core_vs_floor": round(_median(rates) / cores / floor_median, 3),
             "peak_rss_per_worker_mib_max": max(r["peak_rss_per_worker_mib"] for r in runs[label]),

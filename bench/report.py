@@ -56,11 +56,20 @@ def target_checks(results: Dict[str, Any]) -> List[TargetCheck]:
         _at_least("pipeline e2e, 2 workers, vs floor per core",
                   _get(e2e, "two_workers", "ratio_per_core_vs_floor"), 0.75),
         _at_least("pipeline e2e, 2 workers vs 1 worker", e2e.get("speedup_2w_vs_1w"), 1.7),
+        _at_least("pipeline e2e, 2 workers vs 1 worker, steady state (start-up taken out)",
+                  e2e.get("speedup_2w_vs_1w_steady"), 1.8),
+        _at_most("local start-up: first element processed (slower mode)", _first_element(e2e), 8, "s"),
         _at_most("peak RSS per pipeline worker", max(worker_peaks) if worker_peaks else None,
                  MEMORY_LIMIT_MIB, "MiB"),
         _at_most("peak RSS per worker, consent join", _consent_worker_peak(consent),
                  MEMORY_LIMIT_MIB, "MiB"),
     ]
+
+
+def _first_element(e2e: Dict[str, Any]) -> Optional[float]:
+    values = [_get(e2e, key, "first_element_seconds_median") for key in ("one_worker", "two_workers")]
+    values = [v for v in values if v is not None]
+    return max(values) if values else None
 
 
 def _consent_mode(consent: Dict[str, Any]) -> str:
@@ -96,6 +105,8 @@ def figures(results: Dict[str, Any]) -> List[List[str]]:
                          f"{part.get('chars_per_sec_median', 0):,} ({part.get('wall_seconds_median')} s)"])
             rows.append([f"e2e {label}: start-up s / steady-state chars/s",
                          f"{part.get('startup_seconds')} / {part.get('steady_chars_per_sec')}"])
+            rows.append([f"e2e {label}: first element / first chunk redacted, s after start",
+                         f"{part.get('first_element_seconds_median')} / {part.get('first_redaction_seconds_median')}"])
             rows.append([f"e2e {label}: chars per CPU-second", f"{part.get('chars_per_cpu_second_median', 0):,}"])
             if part.get("cpu_seconds_median") is not None:
                 rows.append([f"e2e {label}: CPU seconds, all processes (median)", f"{part['cpu_seconds_median']}"])

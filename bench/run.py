@@ -11,6 +11,9 @@ Benchmarks (each in its own Python process, so peak memory and CPU pinning are i
 * ``consent_join``: 1,000,000 ledger events against 100,000 artifacts (``bench/consent_join.py``);
 * ``validation_speed``: seconds per 100,000 rows (``bench/validation_speed.py``).
 
+From the end-to-end figures it writes the capacity plan ``docs/CAPACITY.md`` (``bench/capacity.py``;
+``OUT/capacity.md`` for ``--quick``).
+
 Every figure is a median of several rounds, every ratio compares numbers from the same run.
 Writes ``OUT/bench-<timestamp>.json``, ``OUT/latest.json`` and ``OUT/latest.md``. ``--quick``
 scales everything down (smoke test). Exit code 1 if a benchmark could not run (the others
@@ -30,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
+from bench.capacity import write_capacity
 from bench.report import build_document, write_reports
 
 REPO = Path(__file__).resolve().parents[1]
@@ -40,7 +44,8 @@ FULL = {
     "redaction_speed": {"texts": 2000, "rounds": 5},
     "validation_speed": {"rows": 100_000, "rounds": 3},
     "consent_join": {"events": 1_000_000, "artifacts": 100_000},
-    "pipeline_e2e": {"chars": 1_000_000, "rounds": 3, "floor_rounds": 3, "startup": True},
+    # >= 3 M characters: the 2-vs-1-worker steady state and the capacity plan (docs/CAPACITY.md)
+    "pipeline_e2e": {"chars": 3_000_000, "rounds": 2, "floor_rounds": 3, "startup": True},
 }
 QUICK = {
     "redaction_speed": {"texts": 120, "rounds": 3},
@@ -146,6 +151,15 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         results["errors"] = errors
     document = build_document(results, meta)
     paths = write_reports(document, args.out, created.strftime("%Y%m%dT%H%M%SZ"))
+    if "pipeline_e2e" in results and (results["pipeline_e2e"].get("two_workers") or {}).get("steady_chars_per_sec"):
+        # the plan from this run's figures; a --quick run writes it beside the results only
+        capacity = args.out / "capacity.md" if args.quick else REPO / "docs" / "CAPACITY.md"
+        try:
+            source = str(paths["json"].resolve().relative_to(REPO))
+        except ValueError:
+            source = str(paths["json"])
+        write_capacity(document, source, capacity)
+        print(f"[bench] wrote the capacity plan {capacity}", file=sys.stderr)
     print(paths["markdown"].read_text(encoding="utf-8"))
     print(f"[bench] wrote {paths['json']}, {paths['latest_json']}, {paths['markdown']}", file=sys.stderr)
     return 1 if errors else 0

@@ -7,14 +7,16 @@ with the parameters of ``deploy/metadata.json`` plus Dataflow's own pipeline opt
 onto the flags of ``gatekeeper run`` and calls the same CLI (``pipeline.cli.main``); every
 other flag passes through to Beam untouched.
 
-Two parameters are resolved here because the CLI reads them from the launcher's own
-machine: ``pseudonym_key_secret`` (a Secret Manager version, read with Beam's
-``GcpSecret`` into ``$GATEKEEPER_PSEUDONYM_KEY``) and ``config`` when it is a gs:// URI
-(copied to a local file). Nothing read here is printed.
+The pseudonym key never passes through here: ``pseudonym_key_secret`` (a pinned Secret
+Manager version) becomes ``--pseudonym-key-secret``, so the job graph's redaction DoFn carries
+the version *name* and each Dataflow worker reads the key itself in ``setup()`` (the launcher's
+own environment never reaches a worker). ``config`` given as a gs:// URI is copied to a local
+file first, because the CLI reads it on the launcher. Nothing read here is printed.
 """
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -29,13 +31,18 @@ PARAMETER_FLAGS: Dict[str, str] = {
     "run_date": "--run-date",
     "since": "--since",
     "config": "--config",
+    "pseudonym_key_secret": "--pseudonym-key-secret",
 }
 # "START,END" → --backfill START END
 BACKFILL_PARAMETER = "backfill"
-# resolved by this launcher, never passed to the CLI as such
+# "true" → --submit-only (the orchestrator waits for the job; `gatekeeper finalize` publishes)
+SUBMIT_ONLY_PARAMETER = "submit_only"
 SECRET_PARAMETER = "pseudonym_key_secret"
-LAUNCHER_PARAMETERS = (BACKFILL_PARAMETER, SECRET_PARAMETER)
-PSEUDONYM_KEY_ENV = "GATEKEEPER_PSEUDONYM_KEY"
+LAUNCHER_PARAMETERS = (BACKFILL_PARAMETER, SUBMIT_ONLY_PARAMETER)
+# declared in metadata.json for validation, passed to Beam unchanged (--sdk_container_image=…)
+BEAM_PARAMETERS = ("sdk_container_image",)
+# a pinned version: pseudonyms are stable only while the key is, so `latest` is refused
+PINNED_SECRET_VERSION = re.compile(r"projects/[^/\s]+/secrets/[^/\s]+/versions/[1-9][0-9]*")
 
 
 class LaunchError(ValueError):
@@ -46,7 +53,9 @@ class LaunchError(ValueError):
 class LaunchPlan:
     run_flags: Tuple[str, ...]          # `gatekeeper run` flags, in metadata order
     beam_args: Tuple[str, ...]          # everything else, for Beam
-    key_secret: Optional[str] = None    # Secret Manager version holding the pseudonym key
+
+    def cli_argv(self) -> List[str]:
+        return ["run", *self.run_flags, *self.beam_args]
 
 
 def _split(argv: Sequence[str]) -> Tuple[Dict[str, str], List[str]]:
@@ -76,6 +85,10 @@ def _split(argv: Sequence[str]) -> Tuple[Dict[str, str], List[str]]:
 def plan_launch(argv: Sequence[str]) -> LaunchPlan:
     """Translate the launcher's argv into `gatekeeper run` flags + Beam flags (pure)."""
     params, beam_args = _split(argv)
+    secret = params.get(SECRET_PARAMETER, "").strip()
+    if secret and not PINNED_SECRET_VERSION.fullmatch(secret):
+        raise LaunchError(f"template parameter {SECRET_PARAMETER} must name a pinned secret version "
+                          "(projects/P/secrets/S/versions/N, not 'latest')")
     run_flags: List[str] = []
     for name, flag in PARAMETER_FLAGS.items():
         value = params.get(name, "").strip()
@@ -87,8 +100,12 @@ def plan_launch(argv: Sequence[str]) -> LaunchPlan:
         if not comma or not start.strip() or not end.strip():
             raise LaunchError("template parameter backfill must be START,END")
         run_flags += ["--backfill", start.strip(), end.strip()]
-    secret = params.get(SECRET_PARAMETER, "").strip() or None
-    return LaunchPlan(run_flags=tuple(run_flags), beam_args=tuple(beam_args), key_secret=secret)
+    submit_only = params.get(SUBMIT_ONLY_PARAMETER, "false").strip().lower()
+    if submit_only not in ("true", "false"):
+        raise LaunchError("template parameter submit_only must be true or false")
+    if submit_only == "true":
+        run_flags.append("--submit-only")
+    return LaunchPlan(run_flags=tuple(run_flags), beam_args=tuple(beam_args))
 
 
 def _localize_config(uri: str) -> str:
@@ -105,12 +122,6 @@ def _localize_config(uri: str) -> str:
     return path
 
 
-def _read_secret(version_name: str) -> str:
-    from apache_beam.utils.secret import GcpSecret
-
-    return GcpSecret(version_name).get_secret_bytes().decode("utf-8").strip()
-
-
 def main(argv: Optional[Sequence[str]] = None) -> int:
     from pipeline.cli import main as gatekeeper_main
 
@@ -119,13 +130,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except LaunchError as exc:
         print(f"gatekeeper-flex: error: {exc}", file=sys.stderr)
         return 2
-    run_flags = list(plan.run_flags)
-    if "--config" in run_flags:
-        at = run_flags.index("--config") + 1
-        run_flags[at] = _localize_config(run_flags[at])
-    if plan.key_secret:
-        os.environ[PSEUDONYM_KEY_ENV] = _read_secret(plan.key_secret)
-    return gatekeeper_main(["run", *run_flags, *plan.beam_args])
+    cli_argv = plan.cli_argv()
+    if "--config" in cli_argv:
+        at = cli_argv.index("--config") + 1
+        cli_argv[at] = _localize_config(cli_argv[at])
+    return gatekeeper_main(cli_argv)
 
 
 if __name__ == "__main__":

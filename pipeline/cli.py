@@ -104,9 +104,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(args, beam_args: Sequence[str]) -> int:
     from pipeline.forked_workers import WorkerForkServer
-    from pipeline.options import build_run_options, worker_processes_requested
+    from pipeline.options import build_run_options, log_dataflow_job_ids, worker_processes_requested
 
     options = build_run_options(args, beam_args)
+    log_dataflow_job_ids(options.beam_args)
     if not worker_processes_requested(options.beam_args):
         from pipeline.run import execute_run
 

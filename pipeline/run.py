@@ -271,8 +271,9 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None,
     Data Docs, which then need no GE import in this process.
 
     When the runner only describes or submits the job (template generation, a Flex Template
-    launch, ``--dry_run``), the run stops after writing its launch record; ``gatekeeper
-    finalize`` validates and publishes it once the job has finished.
+    launch, ``--dry_run``) or the run was asked to (``--submit-only``: an orchestrator waits for
+    the job itself), the run stops after writing its launch record; ``gatekeeper finalize``
+    validates and publishes it once the job has finished.
     """
     progress = progress or Progress(enabled=options.progress, as_json=options.log_format == "json")
     started = datetime.now(timezone.utc)
@@ -290,7 +291,7 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None,
         pipeline = beam.Pipeline(runner=runner, options=pipeline_options)
         build_pipeline(pipeline, options, changed_since)
         result = pipeline.run()
-        if _submitted_only(result, pipeline_options):
+        if options.submit_only or _submitted_only(result, pipeline_options):
             launch = LaunchRecord.of(options, started, changed_since)
             publish.write_json(f"{run_folder}/{LAUNCH_FILE}", launch.to_dict())
             progress.summary(f"gatekeeper run {options.run_id}: SUBMITTED (the job was described or "

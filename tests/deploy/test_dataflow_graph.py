@@ -218,9 +218,11 @@ def test_template_mode_run_does_not_quarantine_the_staged_run(tmp_path):
     meetings = tmp_path / "meetings"
     shutil.copytree(REPO / "examples" / "meetings" / "m-005", meetings / "m-005")
     output = tmp_path / "out"
+    key_file = tmp_path / "key"            # a Dataflow job needs a key source its workers can read
+    key_file.write_bytes(FAKE_KEY)
     args, extra = _parser().parse_known_args([
         "run", "--input", str(meetings), "--consent", str(REPO / "examples" / "consent" / "ledger.jsonl"),
-        "--output", str(output), "--as-of", "2026-06-01T00:00:00Z", "--quiet",
+        "--output", str(output), "--as-of", "2026-06-01T00:00:00Z", "--quiet", "--pseudonym-key-file", str(key_file),
         "--runner=DataflowRunner", *DATAFLOW_FLAGS, "--no_auth",
         f"--template_location={tmp_path / 'template.json'}"])
     options = build_run_options(args, extra)

@@ -62,14 +62,21 @@ def test_every_parameter_is_documented_and_validated():
 
 def test_parameters_map_one_to_one_onto_gatekeeper_run_flags():
     flags = _run_flags()
-    assert set(PARAMETERS) == set(launcher.PARAMETER_FLAGS) | set(launcher.LAUNCHER_PARAMETERS)
+    assert set(PARAMETERS) == (set(launcher.PARAMETER_FLAGS) | set(launcher.LAUNCHER_PARAMETERS)
+                               | set(launcher.BEAM_PARAMETERS))
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    beam_options = set(PipelineOptions([]).get_all_options(retain_unknown_options=False))
+    assert set(launcher.BEAM_PARAMETERS) <= beam_options
     for name, flag in launcher.PARAMETER_FLAGS.items():
         assert flag in flags, f"template parameter {name} maps to {flag}, not a `gatekeeper run` flag"
     assert flags["--backfill"].nargs == 2
     required = {a.option_strings[0] for a in _run_parser()._actions if a.required}
     required_parameters = {launcher.PARAMETER_FLAGS[n] for n, p in PARAMETERS.items()
                            if not p["isOptional"] and n in launcher.PARAMETER_FLAGS}
-    assert required == required_parameters
+    # plus the key source: optional for the CLI (local runs may use the environment), required on
+    # Dataflow, whose workers never see the launcher's environment
+    assert required_parameters == required | {"--pseudonym-key-secret"}
 
 
 @pytest.mark.parametrize("name, good, bad", [
@@ -82,9 +89,13 @@ def test_parameters_map_one_to_one_onto_gatekeeper_run_flags():
     ("backfill", ["2026-05-01,2026-05-31"], ["2026-05-01", "2026-05-01 2026-05-31"]),
     ("since", ["last-success", "2026-05-31T23:00:00Z"], ["last_success", "2026-05-31"]),
     ("config", ["gs://my-bucket/gatekeeper/prod.yaml", "/template/config/prod.yml"], ["prod.yaml", "gs://b/c.json"]),
-    ("pseudonym_key_secret", ["projects/my-project/secrets/gk-key/versions/latest",
+    ("pseudonym_key_secret", ["projects/my-project/secrets/gk-key/versions/12",
                               "projects/p/secrets/k/versions/3"],
-     ["dev-only-NOT-A-SECRET-0123456789abcdef", "projects/p/secrets/k"]),
+     ["dev-only-NOT-A-SECRET-0123456789abcdef", "projects/p/secrets/k",
+      "projects/p/secrets/k/versions/latest"]),        # pinned: pseudonyms are stable only while the key is
+    ("submit_only", ["true", "false"], ["yes", "1", ""]),
+    ("sdk_container_image", ["us-central1-docker.pkg.dev/my-project/gatekeeper/gatekeeper:1a2b3c4",
+                             "gcr.io/p/gatekeeper@sha256:" + "0" * 64], ["gatekeeper", "gatekeeper:latest tag"]),
 ])
 def test_parameter_validation_accepts_and_rejects(name, good, bad):
     patterns = [re.compile(p) for p in PARAMETERS[name]["regexes"]]
@@ -99,42 +110,50 @@ def test_launcher_turns_parameters_into_the_same_cli_invocation():
             "--as_of=2026-06-01T00:00:00Z", "--run_date=2026-06-01", "--config=/template/prod.yaml",
             "--pseudonym_key_secret=projects/p/secrets/k/versions/1", *DATAFLOW_ARGS]
     plan = launcher.plan_launch(argv)
-    assert plan.key_secret == "projects/p/secrets/k/versions/1"
     assert plan.beam_args == tuple(DATAFLOW_ARGS)
-    args, extra = _parser().parse_known_args(["run", *plan.run_flags, *plan.beam_args])
+    args, extra = _parser().parse_known_args(plan.cli_argv())
     assert extra == DATAFLOW_ARGS
     assert (args.input, args.consent, args.output) == ("gs://b/meetings", "gs://b/ledger.jsonl", "gs://b/out")
     assert (args.as_of, args.run_date, args.config) == ("2026-06-01T00:00:00Z", "2026-06-01", "/template/prod.yaml")
-    assert "k/versions/1" not in " ".join(plan.run_flags)
+    # the secret version travels to the CLI (and so into the job graph) as a name
+    assert args.pseudonym_key_secret == "projects/p/secrets/k/versions/1"
+    assert args.pseudonym_key_file is None and not args.submit_only
 
 
-def test_launcher_backfill_and_since():
-    args, _ = _parser().parse_known_args(["run", *launcher.plan_launch(
+def test_launcher_backfill_since_and_submit_only():
+    args, _ = _parser().parse_known_args(launcher.plan_launch(
         ["--input=gs://b/m", "--consent=gs://b/l.jsonl", "--output=gs://b/o", "--backfill=2026-05-01,2026-05-03"]
-    ).run_flags])
+    ).cli_argv())
     assert args.backfill == ["2026-05-01", "2026-05-03"]
-    args, _ = _parser().parse_known_args(["run", *launcher.plan_launch(
-        ["--input=gs://b/m", "--consent=gs://b/l.jsonl", "--output=gs://b/o", "--since=last-success"]).run_flags])
-    assert args.since == "last-success"
+    args, _ = _parser().parse_known_args(launcher.plan_launch(
+        ["--input=gs://b/m", "--consent=gs://b/l.jsonl", "--output=gs://b/o", "--since=last-success",
+         "--submit_only=true"]).cli_argv())
+    assert args.since == "last-success" and args.submit_only
     with pytest.raises(launcher.LaunchError):
         launcher.plan_launch(["--backfill=2026-05-01"])
     with pytest.raises(launcher.LaunchError):
         launcher.plan_launch(["--input=gs://b/m", "--input=gs://b/n"])
+    with pytest.raises(launcher.LaunchError):
+        launcher.plan_launch(["--submit_only=yes"])
 
 
-def test_launcher_main_reads_the_key_from_the_secret_and_calls_the_cli(monkeypatch):
+def test_launcher_refuses_an_unpinned_secret_version():
+    with pytest.raises(launcher.LaunchError, match="pinned"):
+        launcher.plan_launch(["--pseudonym_key_secret=projects/p/secrets/k/versions/latest"])
+
+
+def test_launcher_main_passes_the_secret_version_never_the_key(monkeypatch):
     calls = []
-    monkeypatch.setattr(launcher, "_read_secret", lambda name: f"key-from-{name.rsplit('/', 1)[-1]}-0123456789")
     monkeypatch.setattr("pipeline.cli.main", lambda argv: calls.append(list(argv)) or 0)
-    monkeypatch.delenv(launcher.PSEUDONYM_KEY_ENV, raising=False)
+    monkeypatch.delenv("GATEKEEPER_PSEUDONYM_KEY", raising=False)
     code = launcher.main(["--input=gs://b/m", "--consent=gs://b/l.jsonl", "--output=gs://b/o",
                           "--pseudonym_key_secret=projects/p/secrets/k/versions/7", *DATAFLOW_ARGS])
     assert code == 0
     assert calls == [["run", "--input", "gs://b/m", "--consent", "gs://b/l.jsonl", "--output", "gs://b/o",
-                      *DATAFLOW_ARGS]]
+                      "--pseudonym-key-secret", "projects/p/secrets/k/versions/7", *DATAFLOW_ARGS]]
     import os
 
-    assert os.environ[launcher.PSEUDONYM_KEY_ENV] == "key-from-7-0123456789"
+    assert "GATEKEEPER_PSEUDONYM_KEY" not in os.environ     # nothing for workers to miss
 
 
 def test_launcher_rejects_a_bad_parameter_with_exit_2(capsys):
@@ -176,9 +195,17 @@ def test_dockerfile_copies_files_that_exist_and_points_the_launcher_at_them():
             copied[source] = dest
     env = " ".join(_instructions("ENV"))
     py_file = re.search(r'FLEX_TEMPLATE_PYTHON_PY_FILE="\$\{WORKDIR\}/([^"]+)"', env).group(1)
-    setup_file = re.search(r'FLEX_TEMPLATE_PYTHON_SETUP_FILE="\$\{WORKDIR\}/([^"]+)"', env).group(1)
     assert copied["deploy/flex_template_launcher.py"].endswith(py_file)
-    assert "setup.py" in copied and setup_file == "setup.py"
+    assert "setup.py" in copied
     assert 'ENTRYPOINT ["/opt/apache/beam/boot"]' in DOCKERFILE
     assert re.search(r"pip install --no-cache-dir -c constraints.txt \.", DOCKERFILE)
     assert [s for s in copied if not (REPO / s).exists()] == []
+
+
+def test_workers_run_the_image_and_build_nothing_at_start_up():
+    """Same image for launcher and workers: a setup or requirements file would make every worker
+    build and pip-install an sdist at start-up (from PyPI, which workers without public IPs lack)."""
+    env = " ".join(_instructions("ENV"))
+    assert "FLEX_TEMPLATE_PYTHON_SETUP_FILE" not in env
+    assert "FLEX_TEMPLATE_PYTHON_REQUIREMENTS_FILE" not in env
+    assert "FLEX_TEMPLATE_PYTHON_EXTRA_PACKAGES" not in env

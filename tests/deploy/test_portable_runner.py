@@ -8,12 +8,22 @@ process boundary, as on a cluster) and the PortableRunner against an embedded jo
 path remote runners use); and through the CLI with worker processes forked from a pre-warmed
 server. Published rows must be identical: same consent decisions, same
 redacted text (same pseudonym key), same pseudonyms.
+
+As a worker sees it: the PortableRunner with an EXTERNAL environment whose SDK workers are
+processes of a Beam worker pool started with a clean environment (PATH, HOME and the code on
+PYTHONPATH, nothing of the driver's, as on a remote cluster), and a key FILE source: the
+workers read the key from the file the job names, not from the driver's environment.
 """
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 from typing import List, Sequence, Tuple
 
@@ -105,3 +115,70 @@ def test_portable_runner_with_embedded_job_server_publishes_the_same_rows(tiny_i
     assert code == EXIT_PUBLISHED
     assert _published_rows(tmp_path) == in_process[0]
     assert _audit_decisions(tmp_path) == in_process[1]
+
+
+@pytest.fixture
+def clean_worker_pool(tmp_path):
+    """A Beam worker pool (SDK workers as subprocesses of it) with a clean environment."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {"PATH": os.pathsep.join([str(Path(sys.executable).parent), "/usr/bin", "/bin"]),
+           "HOME": str(tmp_path), "PYTHONPATH": str(REPO)}
+    log = open(tmp_path / "worker-pool.log", "wb")
+    pool = subprocess.Popen([sys.executable, "-m", "apache_beam.runners.worker.worker_pool_main",
+                             f"--service_port={port}"], env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while True:
+        with socket.socket() as client:
+            if client.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        assert pool.poll() is None and time.monotonic() < deadline, (tmp_path / "worker-pool.log").read_text()
+        time.sleep(0.2)
+    try:
+        yield f"localhost:{port}"
+    finally:
+        os.killpg(pool.pid, 15)               # the pool and the SDK worker processes it started
+        pool.wait(timeout=30)
+        log.close()
+
+
+def test_workers_with_a_clean_environment_read_the_key_file_and_publish_the_same_rows(
+        tiny_input, in_process, tmp_path, clean_worker_pool, monkeypatch):
+    key_file = tmp_path / "pseudonym.key"
+    key_file.write_text(os.environ["GATEKEEPER_PSEUDONYM_KEY"])       # the reference run's key
+    key_file.chmod(0o400)
+    monkeypatch.delenv("GATEKEEPER_PSEUDONYM_KEY")     # the driver has no key in its environment either
+    output = tmp_path / "out"
+    code = _run(*tiny_input, output, ["--pseudonym-key-file", str(key_file), "--runner=PortableRunner",
+                                      "--job_endpoint=embed", "--environment_type=EXTERNAL",
+                                      f"--environment_config={clean_worker_pool}"])
+    assert code == EXIT_PUBLISHED
+    assert _published_rows(output) == in_process[0]
+    assert _audit_decisions(output) == in_process[1]
+
+
+def test_control_workers_with_a_clean_environment_have_no_environment_key(tiny_input, tmp_path, clean_worker_pool,
+                                                                          caplog):
+    """Bug 1 locally: a job carrying an env key source fails on these workers (and the CLI
+    refuses it up front); the positive test above is not passing on an inherited key."""
+    import dataclasses
+
+    from pipeline.config import ConfigError
+    from pipeline.run import RunFailed
+
+    external = ("--runner=PortableRunner", "--job_endpoint=embed", "--environment_type=EXTERNAL",
+                f"--environment_config={clean_worker_pool}")
+    with pytest.raises(ConfigError, match="--pseudonym-key-file"):
+        _run(*tiny_input, tmp_path / "refused", external)
+    meetings, ledger = tiny_input
+    args, extra = _parser().parse_known_args([
+        "run", "--input", str(meetings), "--consent", str(ledger), "--output", str(tmp_path / "out"),
+        "--as-of", "2026-06-01T00:00:00Z", "--quiet"])
+    options = dataclasses.replace(build_run_options(args, extra), beam_args=external)   # past the check
+    caplog.set_level(logging.DEBUG, logger="gatekeeper")
+    with pytest.raises(RunFailed):
+        execute_run(options)
+    assert "no pseudonymization key" in caplog.text          # the workers' setup(), as on Dataflow
+    assert not list((tmp_path / "out").glob("runs/*/manifest.json"))

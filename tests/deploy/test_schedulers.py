@@ -20,7 +20,8 @@ from pipeline.cli import _parser
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
 METADATA = {p["name"]: p for p in json.loads((DEPLOY / "metadata.json").read_text())["parameters"]}
-PLACEHOLDERS = {"BUCKET": "my-bucket", "PROJECT": "my-project", "REGION": "us-central1", "TAG": "1"}
+PLACEHOLDERS = {"BUCKET": "my-bucket", "PROJECT": "my-project", "REGION": "us-central1", "TAG": "1",
+                "KEY_VERSION": "3"}
 
 
 def _beam_options():
@@ -139,6 +140,15 @@ def test_cloud_scheduler_body_is_a_valid_flex_template_launch_request():
     assert launch.container_spec_gcs_path.startswith("gs://") and launch.container_spec_gcs_path.endswith(".json")
     assert launch.environment.temp_location.startswith("gs://")
     assert launch.environment.service_account_email.endswith(".iam.gserviceaccount.com")
+    # workers run the template's own image (the package installed), set in the request
+    assert launch.environment.sdk_container_image == "us-central1-docker.pkg.dev/my-project/gatekeeper/gatekeeper:1"
+
+
+def test_cloud_scheduler_body_pins_the_key_version():
+    raw = (DEPLOY / "cloud-scheduler" / "launch-body.json").read_text()
+    assert "latest" not in raw
+    secret = _launch_body()["launchParameter"]["parameters"]["pseudonym_key_secret"]
+    assert re.fullmatch(r"projects/my-project/secrets/[-\w]+/versions/3", secret)
 
 
 def test_cloud_scheduler_parameters_pass_the_template_validation():
@@ -151,6 +161,7 @@ def test_cloud_scheduler_parameters_pass_the_template_validation():
         else:
             assert name in _beam_options(), f"{name} is neither a template parameter nor a Beam option"
     assert parameters["since"] == "last-success"
+    assert "sdk_container_image" not in parameters       # an environment field, not a parameter
 
 
 @pytest.mark.parametrize("path", ["deploy/Dockerfile", "deploy/metadata.json",
