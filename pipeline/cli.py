@@ -99,6 +99,10 @@ def _parser() -> argparse.ArgumentParser:
                                          "define them (read gs:// outputs through this list)")
     files.add_argument("--output", required=True)
     files.add_argument("--dataset", help="only this dataset (e.g. transcript, audit)")
+    files.add_argument("--verify", action="store_true",
+                       help="first check every live file against the integrity records of the committed "
+                            "manifests (size, SHA-256, rows, schema) and that no other file is there; "
+                            "on any problem print it to stderr, list nothing and exit 3")
     return parser
 
 
@@ -164,6 +168,15 @@ def _files(args) -> int:
     if not has_files(args.output):
         raise ConfigError("output folder does not exist")
     root = args.output.rstrip("/")
+    if args.verify:
+        from pipeline.integrity import verify_output
+
+        result = verify_output(args.output, {args.dataset} if args.dataset else None)
+        for problem in result.problems:
+            print(f"gatekeeper: {'CRITICAL' if problem.critical else 'WARNING'} {problem.line()}", file=sys.stderr)
+        print(f"gatekeeper: {result.summary()}", file=sys.stderr)
+        if not result.ok:
+            return EXIT_VALIDATION
     for relative in live_files(args.output):
         if args.dataset is None or relative.split("/")[1] == args.dataset:
             print(f"{root}/{relative}")

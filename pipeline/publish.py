@@ -399,9 +399,42 @@ def live_files(output: str) -> List[str]:
 
     Manifests apply in ``finished_at`` order: a run replaces each partition it wrote (and, for
     the segment datasets, each date it processed, even with no rows left), while the audit and
-    tombstone partitions accumulate. On a local output this equals the files on disk.
+    tombstone partitions accumulate. Commit records (a purge's file replacements, an audit's
+    tombstones; :func:`committed_records`) apply in the same time order. On a local output this
+    equals the files on disk.
     """
-    return _live_files(_committed(output))
+    return _live_files(committed_records(output))
+
+
+# Commit records that are not runs: ``gatekeeper purge`` (files replaced by purged copies) and
+# ``gatekeeper audit --tombstone`` (tombstone files added). Each is one JSON object whose
+# ``committed_at`` orders it among the run manifests (``finished_at``).
+COMMIT_FOLDERS = ("purges", "audits")
+
+
+def commit_records(output: str) -> List[dict]:
+    """Purge and audit commit records of ``output`` (those with a ``committed_at``), oldest first."""
+    root = output.rstrip("/")
+    records = []
+    for folder in COMMIT_FOLDERS:
+        for found in list_files(f"{root}/{folder}/*.json"):
+            try:
+                record = json.loads(read_text(found.path) or "")
+            except (OSError, json.JSONDecodeError):
+                continue
+            if isinstance(record, dict) and record.get("committed_at"):
+                records.append(record)
+    return sorted(records, key=commit_order)
+
+
+def committed_records(output: str) -> List[dict]:
+    """Published run manifests and commit records in the order they apply."""
+    return sorted(_committed(output) + commit_records(output), key=commit_order)
+
+
+def commit_order(record: dict) -> tuple:
+    return (record.get("finished_at") or record.get("committed_at") or "",
+            record.get("run_id") or record.get("commit_id") or "")
 
 
 def _committed(output: str) -> List[dict]:
@@ -410,10 +443,17 @@ def _committed(output: str) -> List[dict]:
 
 def _live_files(committed: List[dict]) -> List[str]:
     partitions: Dict[str, List[str]] = {}
-    for manifest in sorted(committed, key=lambda m: (m.get("finished_at") or "", m.get("run_id") or "")):
-        datasets = manifest.get("datasets") or {}
-        processed = (manifest.get("selection") or {}).get("processed_dates") or []
-        for name in sorted(set(datasets) | set(SEGMENT_DATASETS)):
+    for record in sorted(committed, key=commit_order):
+        replaces = record.get("replaces") or {}
+        for old, new in sorted(replaces.items()):
+            files = partitions.get(_partition(old))
+            if files is None or old not in files:
+                continue                  # superseded meanwhile: the replacement never became live
+            files[files.index(old)] = new
+        datasets = record.get("datasets") or {}
+        processed = (record.get("selection") or {}).get("processed_dates") or []
+        is_run = "run_id" in record
+        for name in sorted(set(datasets) | (set(SEGMENT_DATASETS) if is_run else set())):
             files = list((datasets.get(name) or {}).get("files") or [])
             if name in APPEND_ONLY_DATASETS:
                 for relative in files:
@@ -427,6 +467,14 @@ def _live_files(committed: List[dict]) -> List[str]:
     return sorted(r for files in partitions.values() for r in files)
 
 
+def referenced_files(committed: List[dict]) -> set:
+    """Every dataset file some committed manifest or record names (live or superseded)."""
+    referenced = {r for m in committed for entry in (m.get("datasets") or {}).values()
+                  for r in (entry or {}).get("files") or []}
+    referenced |= {new for m in committed for new in (m.get("replaces") or {}).values() if new}
+    return referenced
+
+
 def collect_garbage(output: str, now: Optional[float] = None) -> List[str]:
     """Object stores: delete dataset files no committed manifest keeps live, and old staging.
 
@@ -438,9 +486,8 @@ def collect_garbage(output: str, now: Optional[float] = None) -> List[str]:
     """
     now = time.time() if now is None else now
     root = output.rstrip("/")
-    committed = _committed(output)
-    referenced = {r for m in committed for entry in (m.get("datasets") or {}).values()
-                  for r in (entry or {}).get("files") or []}
+    committed = committed_records(output)
+    referenced = referenced_files(committed)
     live = set(_live_files(committed))
     doomed = []
     for found in list_files(f"{root}/datasets/**"):
@@ -449,7 +496,7 @@ def collect_garbage(output: str, now: Optional[float] = None) -> List[str]:
             continue
         if relative in referenced or now - (found.last_updated_in_seconds or now) > ORPHAN_GRACE_S:
             doomed.append(found.path)
-    committed_ids = {m.get("run_id") for m in committed}
+    committed_ids = {m.get("run_id") for m in committed if m.get("run_id")}
     for found in list_files(f"{root}/runs/**"):
         uncommitted = relative_to(f"{root}/runs", found.path).split("/")[0] not in committed_ids
         if uncommitted and now - (found.last_updated_in_seconds or now) > ORPHAN_GRACE_S:

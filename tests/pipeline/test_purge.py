@@ -161,8 +161,3 @@ def test_empty_published_segment_files_do_not_break_the_purge(published):
 def test_output_without_datasets_is_refused(tmp_path):
     with pytest.raises(ConfigError):
         purge_output(str(tmp_path))
-
-
-def test_purge_refuses_object_store_outputs_with_a_clear_error():
-    with pytest.raises(ConfigError, match="local outputs only"):
-        purge_output("gs://bucket/out")
