@@ -34,7 +34,7 @@ from expectations.runner import BatchValidator, complete_with_suites, ordering_o
 from expectations.suites import ExpectationSpec, Suite, SuiteError, load_suites
 from pipeline import publish
 from pipeline.integrity import INTEGRITY_EXPECTATION, integrity_outcomes, verify_against
-from transforms.schemas import DATASET_SCHEMAS
+from transforms.schemas import DATASET_SCHEMAS, accepted_schemas
 
 log = logging.getLogger(__name__)
 
@@ -160,8 +160,8 @@ class _CrossFileChecks:
 
 
 def _file_schema_outcome(dataset: str, spec: ExpectationSpec, relative: str, schema: Optional[pa.Schema], rows: int) -> ExpectationOutcome:
-    expected = DATASET_SCHEMAS[dataset]
-    ok = schema is not None and schema.remove_metadata().equals(expected.remove_metadata(), check_metadata=False)
+    ok = schema is not None and any(schema.remove_metadata().equals(expected.remove_metadata(), check_metadata=False)
+                                    for expected in accepted_schemas(dataset))
     detail = "" if ok else ("unreadable_parquet" if schema is None else "schema_mismatch")
     return ExpectationOutcome(dataset, spec.expectation_id, spec.expectation_type, spec.severity, ok, 1, 0 if ok else 1,
                               () if ok else (relative,), detail)
