@@ -19,6 +19,7 @@ and for the collector alike.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -26,12 +27,15 @@ import signal
 import tempfile
 import time
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional
 
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.schemas import SEGMENT_DATASETS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 STAGING = "_staging"
 QUARANTINE = "_quarantine"
@@ -101,6 +105,42 @@ def list_files(pattern: str) -> List[FileMetadata]:
             return []
         raise
     return sorted((m for m in found if not m.path.endswith("/")), key=lambda m: m.path)
+
+
+def published_dataset_files(output: str, dataset: str) -> List[str]:
+    """Relative paths of a dataset's published files: on disk for a local output (what its
+    readers see), through the committed manifests for an object store."""
+    if is_local(output):
+        return sorted(p.relative_to(output).as_posix()
+                      for p in Path(output).glob(f"datasets/{dataset}/run_date=*/*.parquet"))
+    return [r for r in live_files(output) if r.split("/")[1] == dataset]
+
+
+def read_parquet(uri: str, **kwargs) -> "pa.Table":
+    """A Parquet file as a table (``pyarrow.parquet.read_table`` keywords), on any filesystem."""
+    import pyarrow.parquet as pq
+
+    if is_local(uri):
+        return pq.read_table(uri, **kwargs)
+    with FileSystems.open(uri) as handle:
+        return pq.read_table(io.BytesIO(handle.read()), **kwargs)
+
+
+def write_parquet(table: "pa.Table", uri: str) -> None:
+    """Write ``table`` as one zstd Parquet file at ``uri`` (any filesystem; one object write)."""
+    import pyarrow.parquet as pq
+
+    if is_local(uri):
+        path = Path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+        return
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    with FileSystems.create(uri, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        handle.write(buffer.getvalue())
 
 
 def has_files(folder: str) -> bool:

@@ -17,18 +17,13 @@ and ``gatekeeper validate`` accept the purged files and nothing else.
 """
 from __future__ import annotations
 
-import io
 import os
-from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
 import pyarrow as pa
-import pyarrow.parquet as pq
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 
 from pipeline import publish
 from pipeline.config import ConfigError
@@ -51,27 +46,12 @@ class PurgeResult:
                 f"{len(self.files_rewritten)} files" + (f"; record {self.record}" if self.record else ""))
 
 
-def published_files(output: str, dataset: str) -> List[str]:
-    """Relative paths of a dataset's published files: on disk (local), per the commits (gs://)."""
-    if publish.is_local(output):
-        return sorted(p.relative_to(output).as_posix()
-                      for p in Path(output).glob(f"datasets/{dataset}/run_date=*/*.parquet"))
-    return [r for r in publish.live_files(output) if r.split("/")[1] == dataset]
-
-
-def read_table(uri: str, **kwargs) -> pa.Table:
-    if publish.is_local(uri):
-        return pq.read_table(uri, **kwargs)
-    with FileSystems.open(uri) as handle:
-        return pq.read_table(io.BytesIO(handle.read()), **kwargs)
-
-
 def _tombstones(output: str) -> Tuple[Set[Tuple[str, str]], Set[Tuple[str, str, str]]]:
     artifacts: Set[Tuple[str, str]] = set()
     segments: Set[Tuple[str, str, str]] = set()
     root = output.rstrip("/")
-    for relative in published_files(output, TOMBSTONE_DATASET):
-        table = read_table(f"{root}/{relative}", columns=["meeting_id", "artifact_id", "segment_id"])
+    for relative in publish.published_dataset_files(output, TOMBSTONE_DATASET):
+        table = publish.read_parquet(f"{root}/{relative}", columns=["meeting_id", "artifact_id", "segment_id"])
         for meeting_id, artifact_id, segment_id in zip(*(c.to_pylist() for c in table.columns)):
             if segment_id is None:
                 artifacts.add((meeting_id, artifact_id))
@@ -88,16 +68,6 @@ def _keep_mask(table: pa.Table, artifacts: Set[Tuple[str, str]], segments: Set[T
         (m, a) not in artifacts and (m, a, s) not in segments
         for m, a, s in zip(meetings, artifact_ids, segment_ids)
     ], type=pa.bool_())
-
-
-def _write_parquet(table: pa.Table, uri: str) -> None:
-    if publish.is_local(uri):
-        pq.write_table(table, uri, compression="zstd")
-        return
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    with FileSystems.create(uri, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        handle.write(buffer.getvalue())
 
 
 def _local_copy(relative: str) -> str:
@@ -146,8 +116,8 @@ def purge_output(output_dir: str, now: Optional[datetime] = None) -> PurgeResult
         written: List[str] = []
         if result.tombstones:
             for dataset in SEGMENT_DATASETS:
-                for relative in published_files(output, dataset):
-                    table = read_table(f"{output}/{relative}", schema=DATASET_SCHEMAS[dataset])
+                for relative in publish.published_dataset_files(output, dataset):
+                    table = publish.read_parquet(f"{output}/{relative}", schema=DATASET_SCHEMAS[dataset])
                     kept = table.filter(_keep_mask(table, artifacts, segments))
                     removed = table.num_rows - kept.num_rows
                     if not removed:
@@ -157,7 +127,7 @@ def purge_output(output_dir: str, now: Optional[datetime] = None) -> PurgeResult
                     else:
                         new = f"{relative.rsplit('/', 1)[0]}/part-purge-{purge_id}-{len(replaces):05d}.parquet"
                         written_to = new
-                    _write_parquet(kept, f"{output}/{written_to}")
+                    publish.write_parquet(kept, f"{output}/{written_to}")
                     written.append(written_to)
                     integrity[new] = file_digest(f"{output}/{written_to}")
                     replaces[relative] = new

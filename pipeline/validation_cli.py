@@ -33,7 +33,7 @@ from expectations.run_level import evaluate_run_level
 from expectations.runner import BatchValidator, complete_with_suites, ordering_outcome, out_of_order_ids, uniqueness_outcome
 from expectations.suites import ExpectationSpec, Suite, SuiteError, load_suites
 from pipeline import publish
-from pipeline.integrity import INTEGRITY_EXPECTATION, integrity_outcomes, verify_against
+from pipeline.integrity import integrity_outcomes, verify_against
 from transforms.schemas import DATASET_SCHEMAS, accepted_schemas
 
 log = logging.getLogger(__name__)
@@ -241,9 +241,6 @@ def main_validate(path: str, suites_dir: Optional[str] = None, report_json: Opti
         return EXIT_USAGE
     for outcome in report.critical_failures + report.warnings:
         print(format_outcome_line(outcome), file=out)
-        if outcome.expectation_id == INTEGRITY_EXPECTATION:
-            for line in outcome.detail.split("; "):
-                print(f"  {line}", file=out)
     status = "passed" if report.success else "FAILED"
     print(f"validation {status}: {len(report.critical_failures)} critical failure(s), "
           f"{len(report.warnings)} warning(s), {len(report.outcomes)} outcome(s)", file=out)
