@@ -188,7 +188,8 @@ def validate_path(path: str, suites_dir: Optional[str] = None, batch_rows: int =
             try:
                 parquet_file = _open_parquet(f"{root}/{relative}")
                 schema: Optional[pa.Schema] = parquet_file.schema_arrow
-            except (OSError, pa.ArrowException):
+            except Exception:   # missing or unreadable, on any filesystem: a critical failure below
+                log.debug("unreadable parquet file", exc_info=True)
                 parquet_file, schema = None, None
             outcomes.extend(_file_schema_outcome(dataset, s, relative, schema, 0) for s in file_specs)
             if parquet_file is None:
