@@ -29,9 +29,20 @@ INTEGRITY_KEY = "file_integrity"
 COMPARED = ("bytes", "sha256", "rows", "schema")
 
 
+def _type_text(arrow_type: pa.DataType) -> str:
+    """A type as text, without the names Parquet readers give list items ("item", "element")."""
+    if pa.types.is_list(arrow_type) or pa.types.is_large_list(arrow_type):
+        prefix = "large_list" if pa.types.is_large_list(arrow_type) else "list"
+        return f"{prefix}<{_type_text(arrow_type.value_type)}>"
+    if pa.types.is_struct(arrow_type):
+        return "struct<" + ", ".join(f"{f.name}: {_type_text(f.type)}{'' if f.nullable else ' not null'}"
+                                     for f in arrow_type) + ">"
+    return str(arrow_type)
+
+
 def schema_fingerprint(schema: pa.Schema) -> str:
     """SHA-256 of the field names, types and nullability (metadata ignored)."""
-    text = "\n".join(f"{f.name}\t{f.type}\t{'null' if f.nullable else 'not null'}" for f in schema)
+    text = "\n".join(f"{f.name}\t{_type_text(f.type)}\t{'null' if f.nullable else 'not null'}" for f in schema)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
