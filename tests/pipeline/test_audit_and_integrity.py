@@ -204,3 +204,28 @@ def test_tombstones_from_the_audit_purge_and_verify(case):
         assert replaced and all("/part-purge-" in r for r in after - before if "/tombstone/" not in r)
         objects = {relative_to(output, m.path) for m in list_files(f"{output}/datasets/**")}
         assert not replaced & objects
+
+
+def test_rows_published_before_subject_records_are_checked_on_their_recorded_events(published, tmp_path):
+    """An output whose audit rows lack the subject columns (published before they existed)."""
+    from pipeline.audit import audit_output
+    from pipeline.options import parse_timestamp
+    from transforms.schemas import accepted_schemas
+
+    output = tmp_path / "legacy"
+    shutil.copytree(published["local"], output)
+    legacy = accepted_schemas("audit")[1]
+    for path in output.glob("datasets/audit/run_date=*/*.parquet"):
+        pq.write_table(pq.read_table(path).select(legacy.names).cast(legacy), path)
+    result = audit_output(str(output), published["later"], parse_timestamp(LATER, "as_of"))
+    found = {(f.meeting_id, f.artifact_id, f.segment_id): f for f in result.findings}
+    assert result.rows_recorded_basis == result.rows_checked > 0
+    assert set(found) <= published["expected"]                      # nothing that still holds
+    assert all(f.basis == "recorded_events" for f in found.values())
+    # every row the participant's withdrawal affects is found (the participant's event is recorded) ...
+    current = audit_output(published["local"], published["later"], parse_timestamp(LATER, "as_of"))
+    withdrawn = {(f.meeting_id, f.artifact_id, f.segment_id) for f in current.findings
+                 if f.reason == "participant_withdrawn"}
+    assert withdrawn and withdrawn <= set(found)
+    # ... while an account whose id those rows never recorded is beyond this check
+    assert "revoked" in {f.reason for f in current.findings}
