@@ -35,7 +35,6 @@ from datetime import datetime, timezone
 from typing import Dict, Iterable, List, Optional, Sequence, TextIO, Tuple
 
 import pyarrow as pa
-from apache_beam.io.filesystems import FileSystems
 
 from pipeline import publish
 from pipeline.config import ConfigError, ConsentPolicy, RunFailed
@@ -364,7 +363,8 @@ def _commit_tombstones(result: AuditResult, rows: List[Tuple[str, dict]], decisi
     table = pa.Table.from_pylist([tombstone_row(t) for t in tombstones], schema=TOMBSTONE_SCHEMA)
     record = f"{AUDITS}/{result.audit_id}.json"
     with publish.publish_lock(result.output):
-        _drop_uncommitted_audit_files(result.output)
+        if publish.is_local(result.output):                           # under the lock: no audit in flight
+            publish.delete_uncommitted(result.output, "part-audit-")  # what a killed audit left
         target = f"{result.output}/{relative}"
         publish.write_parquet(table, target)
         publish.write_json(f"{result.output}/{record}", {
@@ -377,17 +377,10 @@ def _commit_tombstones(result: AuditResult, rows: List[Tuple[str, dict]], decisi
             "datasets": {TOMBSTONE_DATASET: {"rows": table.num_rows, "files": [relative]}},
             INTEGRITY_KEY: {relative: file_digest(target)},
         })
+        if not publish.is_local(result.output):
+            publish.collect_garbage(result.output)
     result.tombstones_written = table.num_rows
     result.record = record
-
-
-def _drop_uncommitted_audit_files(output: str) -> None:
-    """Tombstone files of an audit killed before its commit: no record names them; delete them."""
-    referenced = publish.referenced_files(publish.committed_records(output))
-    leftovers = [m.path for m in publish.list_files(f"{output}/datasets/{TOMBSTONE_DATASET}/run_date=*/part-audit-*")
-                 if publish.relative_to(output, m.path) not in referenced]
-    if leftovers:
-        FileSystems.delete(leftovers)
 
 
 def main_audit(output: str, consent_uri: str, as_of: Optional[datetime], policy: ConsentPolicy,

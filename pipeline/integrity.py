@@ -15,6 +15,7 @@ these records are not verified (``VerifyResult.legacy``): there is nothing to ve
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
@@ -25,6 +26,7 @@ from apache_beam.io.filesystems import FileSystems
 from pipeline import publish
 
 CHUNK_BYTES = 4 << 20
+COMMIT_COPY_PREFIXES = ("part-purge-", "part-audit-")   # files a purge / audit writes before its commit
 INTEGRITY_KEY = "file_integrity"
 COMPARED = ("bytes", "sha256", "rows", "schema")
 
@@ -176,12 +178,16 @@ def verify_against(root: str, committed: List[dict], datasets: Optional[set] = N
             result.problems.append(FileProblem(relative, "changed", differs))
     extra = sorted(set(listed) - set(live))
     if extra and not publish.is_local(root):
-        # Object stores keep what the collector has not deleted yet: superseded files, and the
-        # copies of runs that are publishing now or were killed (their staging is still there).
+        # Object stores keep what the collector has not deleted yet: superseded files, the copies
+        # of runs that are publishing now or were killed (their staging is still there), and
+        # younger than the collector's grace, copies of a purge or audit not committed (yet).
         referenced = publish.referenced_files(committed)
         staged = {publish.relative_to(f"{root}/{publish.STAGING}", m.path).split("/")[0]
                   for m in publish.list_files(f"{root}/{publish.STAGING}/**")}
-        kept = [r for r in extra if r in referenced or _copy_of_staged_run(r, staged)]
+        young = {publish.relative_to(root, m.path) for m in publish.list_files(f"{root}/datasets/**")
+                 if time.time() - (m.last_updated_in_seconds or time.time()) < publish.ORPHAN_GRACE_S}
+        kept = [r for r in extra if r in referenced or _copy_of_staged_run(r, staged)
+                or (r in young and r.rsplit("/", 1)[-1].startswith(COMMIT_COPY_PREFIXES))]
         result.pending = len(kept)
         extra = [r for r in extra if r not in kept]
     result.problems.extend(FileProblem(relative, "unexpected") for relative in extra)

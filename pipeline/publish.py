@@ -515,6 +515,20 @@ def referenced_files(committed: List[dict]) -> set:
     return referenced
 
 
+def delete_uncommitted(output: str, name_prefix: str) -> List[str]:
+    """Delete dataset files named ``name_prefix...`` that no committed manifest or record names:
+    what a purge or audit killed before its commit left behind. Only where nothing of that kind
+    can be in flight (a local output, under the publish lock); object stores leave them to
+    :func:`collect_garbage`. Returns the deleted paths."""
+    root = output.rstrip("/")
+    referenced = referenced_files(committed_records(output))
+    doomed = [m.path for m in list_files(f"{root}/datasets/**")
+              if m.path.rsplit("/", 1)[-1].startswith(name_prefix) and relative_to(root, m.path) not in referenced]
+    if doomed:
+        FileSystems.delete(doomed)
+    return doomed
+
+
 def collect_garbage(output: str, now: Optional[float] = None) -> List[str]:
     """Object stores: delete dataset files no committed manifest keeps live, and old staging.
 

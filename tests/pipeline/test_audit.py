@@ -142,3 +142,12 @@ def test_main_audit_exit_codes_and_errors(output, tmp_path):
     with pytest.raises(RunFailed) as failed:
         audit_output(str(output), str(broken), AFTER)
     assert failed.value.exit_code == 2          # a ledger with errors: nothing audited
+
+
+def test_a_killed_audits_uncommitted_tombstones_are_deleted_by_the_next(output, tmp_path):
+    leftover = output / "datasets" / "tombstone" / "run_date=2026-12-01" / "part-audit-killed-00000.parquet"
+    _write(leftover, [], TOMBSTONE_SCHEMA)
+    ledger = _ledger(tmp_path, _event("w-p2", "participant", "p2", "withdrawn", at="2026-12-01T00:00:00Z"))
+    audit_output(str(output), ledger, AFTER, tombstone=True)
+    assert not leftover.exists()
+    assert len([p for p in output.glob("datasets/tombstone/*/*.parquet")]) == 1

@@ -257,3 +257,25 @@ def test_purge_on_an_object_store_writes_new_files_and_commits_a_record(emulator
     assert table.schema.equals(SEGMENT_SCHEMA) and table.column("segment_id").to_pylist() == ["t1:00000", "t1:00002"]
     assert verify_output(remote).ok
     assert purge_output(remote).rows_removed == 0                   # idempotent
+
+
+def test_copies_of_a_purge_killed_before_its_commit_are_pending_then_collected(emulator, tmp_path):
+    import time
+    import uuid
+
+    from pipeline.integrity import verify_output
+    from pipeline.publish import ORPHAN_GRACE_S, collect_garbage, write_parquet
+    from storage_emulator import BUCKET, upload
+
+    _segments_file(tmp_path, "transcript", D1, [_segment("m1", "t1", 0)])
+    remote = upload(tmp_path / "datasets", f"gs://{BUCKET}/{uuid.uuid4().hex}/out/datasets").rsplit("/datasets", 1)[0]
+    _commit_all(remote)
+    leftover = f"datasets/transcript/run_date={D1}/part-purge-20261127T000000000000Z-00000.parquet"
+    stray = f"datasets/transcript/run_date={D1}/part-stray-00000.parquet"
+    for relative in (leftover, stray):
+        write_parquet(pa.Table.from_pylist([_segment("m1", "t1", 0)], schema=SEGMENT_SCHEMA), f"{remote}/{relative}")
+    verified = verify_output(remote)
+    assert verified.pending == 1 and [(p.path, p.problem) for p in verified.problems] == [(stray, "unexpected")]
+    removed = collect_garbage(remote, now=time.time() + ORPHAN_GRACE_S + 60)
+    assert {r.rsplit("/", 1)[-1] for r in removed} == {leftover.rsplit("/", 1)[-1], stray.rsplit("/", 1)[-1]}
+    assert verify_output(remote).ok
