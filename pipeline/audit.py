@@ -21,8 +21,8 @@ written as ``datasets/tombstone/run_date=<today>/part-<audit_id>-00000.parquet``
 ``audits/<audit_id>.json`` (with the file's integrity record), local or ``gs://``. Rows already
 tombstoned are reported again (they are live until purged) but not tombstoned twice.
 
-Memory: the ledger is read whole (``load_ledger_events``) and indexed by subject; published
-rows are read by column (ids only). See docs/PRIVACY_OPERATIONS.md.
+Memory: the ledger is read whole (``load_ledger_events``) and indexed by subject; of the
+published rows only the id columns are decoded (never text). See docs/PRIVACY_OPERATIONS.md.
 """
 from __future__ import annotations
 
@@ -133,7 +133,10 @@ def _columns(table: pa.Table, names: Sequence[str]) -> List[dict]:
 def _read(output: str, dataset: str, columns: Sequence[str]) -> List[Tuple[str, dict]]:
     rows = []
     for relative in publish.published_dataset_files(output, dataset):
-        table = publish.read_parquet(f"{output}/{relative}")
+        try:
+            table = publish.read_parquet(f"{output}/{relative}", columns=list(columns))
+        except pa.ArrowInvalid:            # a file without some of them (written before they existed)
+            table = publish.read_parquet(f"{output}/{relative}")
         rows.extend((dataset, row) for row in _columns(table, columns))
     return rows
 
