@@ -26,6 +26,7 @@ import shutil
 import signal
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional
 
@@ -297,6 +298,7 @@ def publish_staged_run(output: str, run_id: str, replace_dates: Iterable[str] = 
         raise PublishError(f"no staged run {run_id} to publish")
     out = Path(output)
     with publish_lock(output):
+        _stamp_publish_order(stage, run_id)
         steps = _publish_plan(stage, out, run_id, replace_dates)
         journal = out / JOURNAL / f"{run_id}.json"
         write_json(str(journal), {"run_id": run_id, "steps": steps})
@@ -305,6 +307,19 @@ def publish_staged_run(output: str, run_id: str, replace_dates: Iterable[str] = 
     shutil.rmtree(out / TRASH / run_id, ignore_errors=True)
     shutil.rmtree(stage, ignore_errors=True)
     return [step["dst"] for step in steps if step["op"] == "move"]
+
+
+def _stamp_publish_order(stage: Path, run_id: str) -> None:
+    """Record in the staged manifest when the run publishes, under the lock (local outputs).
+
+    Runs publish in lock order, which need not be their ``finished_at`` order; readers of the
+    manifests (:func:`live_files`, the integrity check) must apply them in the order the disk
+    saw them."""
+    path = stage / "runs" / run_id / "manifest.json"
+    if path.is_file():
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest["published_at"] = datetime.now(timezone.utc).isoformat()
+        write_json(str(path), manifest)
 
 
 def recover_interrupted_publishes(output: str) -> List[str]:
@@ -473,7 +488,9 @@ def committed_records(output: str) -> List[dict]:
 
 
 def commit_order(record: dict) -> tuple:
-    return (record.get("finished_at") or record.get("committed_at") or "",
+    """When a manifest or record took effect: a local run's ``published_at`` (lock order), else
+    its ``finished_at``; a purge's or audit's ``committed_at``."""
+    return (record.get("published_at") or record.get("finished_at") or record.get("committed_at") or "",
             record.get("run_id") or record.get("commit_id") or "")
 
 
