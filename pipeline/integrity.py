@@ -21,6 +21,7 @@ from typing import Dict, List, Optional, Tuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from pipeline import publish
@@ -145,7 +146,7 @@ class VerifyResult:
                 + (f", {self.pending} uncommitted copies of runs in flight ignored" if self.pending else ""))
 
 
-def _listed(root: str) -> Dict[str, object]:
+def _listed(root: str) -> Dict[str, FileMetadata]:
     return {publish.relative_to(root, found.path): found for found in publish.list_files(f"{root}/datasets/**")}
 
 
@@ -160,7 +161,7 @@ def verify_against(root: str, committed: List[dict], datasets: Optional[set] = N
     def wanted(relative: str) -> bool:
         return datasets is None or relative.split("/")[1] in datasets
 
-    live = [r for r in publish._live_files(committed) if wanted(r)]
+    live = [r for r in publish.live_files_of(committed) if wanted(r)]
     expected = expected_digests(committed)
     listed = {r: m for r, m in _listed(root).items() if wanted(r)}
     for relative in live:
@@ -184,8 +185,8 @@ def verify_against(root: str, committed: List[dict], datasets: Optional[set] = N
         referenced = publish.referenced_files(committed)
         staged = {publish.relative_to(f"{root}/{publish.STAGING}", m.path).split("/")[0]
                   for m in publish.list_files(f"{root}/{publish.STAGING}/**")}
-        young = {publish.relative_to(root, m.path) for m in publish.list_files(f"{root}/datasets/**")
-                 if time.time() - (m.last_updated_in_seconds or time.time()) < publish.ORPHAN_GRACE_S}
+        now = time.time()
+        young = {r for r, m in listed.items() if now - (m.last_updated_in_seconds or now) < publish.ORPHAN_GRACE_S}
         kept = [r for r in extra if r in referenced or _copy_of_staged_run(r, staged)
                 or (r in young and r.rsplit("/", 1)[-1].startswith(COMMIT_COPY_PREFIXES))]
         result.pending = len(kept)

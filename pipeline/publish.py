@@ -458,7 +458,7 @@ def live_files(output: str) -> List[str]:
     tombstones; :func:`committed_records`) apply in the same time order. On a local output this
     equals the files on disk.
     """
-    return _live_files(committed_records(output))
+    return live_files_of(committed_records(output))
 
 
 # Commit records that are not runs: ``gatekeeper purge`` (files replaced by purged copies) and
@@ -498,7 +498,8 @@ def _committed(output: str) -> List[dict]:
     return [m for m in published_manifests(output) if m.get("status") == "published"]
 
 
-def _live_files(committed: List[dict]) -> List[str]:
+def live_files_of(committed: List[dict]) -> List[str]:
+    """The live files the given committed manifests and records define (see :func:`live_files`)."""
     partitions: Dict[str, List[str]] = {}
     for record in sorted(committed, key=commit_order):
         replaces = record.get("replaces") or {}
@@ -559,7 +560,7 @@ def collect_garbage(output: str, now: Optional[float] = None) -> List[str]:
     root = output.rstrip("/")
     committed = committed_records(output)
     referenced = referenced_files(committed)
-    live = set(_live_files(committed))
+    live = set(live_files_of(committed))
     doomed = []
     for found in list_files(f"{root}/datasets/**"):
         relative = relative_to(root, found.path)
