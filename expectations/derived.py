@@ -15,7 +15,7 @@ from typing import Any, Callable, Dict, FrozenSet, List, Mapping, Sequence, Tupl
 import pandas as pd
 import pyarrow as pa
 
-from transforms.schemas import AUDIT_DATASET, DATASET_SCHEMAS, SEGMENT_DATASETS
+from transforms.schemas import ADDED_COLUMNS, AUDIT_DATASET, DATASET_SCHEMAS, SEGMENT_DATASETS
 
 # A well-formed placeholder (<EMAIL_ADDRESS>) or pseudonym (<PERSON_7f3a9c>).
 WELL_FORMED_TOKEN = re.compile(r"^<[A-Z][A-Z0-9_]*?(?:_[0-9a-f]{4,16})?>$")
@@ -63,25 +63,27 @@ def _checker(arrow_type: pa.DataType) -> Checker:
     return lambda v: False
 
 
-CompiledSchema = Tuple[FrozenSet[str], Tuple[Tuple[str, bool, Checker], ...]]
+CompiledSchema = Tuple[FrozenSet[str], Tuple[Tuple[str, bool, Checker], ...], FrozenSet[str]]
 
 
 @lru_cache(maxsize=None)
 def _compiled_for(dataset: str) -> CompiledSchema:
-    return _compile(DATASET_SCHEMAS[dataset])
+    return _compile(DATASET_SCHEMAS[dataset], frozenset(ADDED_COLUMNS.get(dataset, ())))
 
 
-def _compile(schema: pa.Schema) -> CompiledSchema:
-    return frozenset(schema.names), tuple((f.name, f.nullable, _checker(f.type)) for f in schema)
+def _compile(schema: pa.Schema, may_be_absent: FrozenSet[str] = frozenset()) -> CompiledSchema:
+    return frozenset(schema.names), tuple((f.name, f.nullable, _checker(f.type)) for f in schema), may_be_absent
 
 
 def schema_violations(row: Mapping[str, Any], schema: "pa.Schema | CompiledSchema") -> int:
-    """Fields missing, unexpected, null where not nullable, or of the wrong type."""
-    names, fields = _compile(schema) if isinstance(schema, pa.Schema) else schema
+    """Fields missing, unexpected, null where not nullable, or of the wrong type.
+
+    A column added to the schema later (``ADDED_COLUMNS``) may be absent: legacy rows."""
+    names, fields, may_be_absent = _compile(schema) if isinstance(schema, pa.Schema) else schema
     violations = sum(1 for name in row if name not in names)
     for name, nullable, check in fields:
         if name not in row:
-            violations += 1
+            violations += 0 if name in may_be_absent else 1
             continue
         value = row[name]
         if value is None:

@@ -1,4 +1,4 @@
-"""`gatekeeper` command line: run, redact, validate, report, finalize, purge, files.
+"""`gatekeeper` command line: run, redact, validate, report, finalize, purge, audit, files.
 
 Expected failures print one line to stderr and exit with their code; nothing here prints
 input content. Exit codes: 0 ok/published, 1 anything else, 2 usage/config/ledger error,
@@ -95,10 +95,24 @@ def _parser() -> argparse.ArgumentParser:
     purge = sub.add_parser("purge", help="remove tombstoned (withdrawn) rows from published Parquet")
     purge.add_argument("--output", required=True)
 
+    audit = sub.add_parser("audit", help="re-check every published row against the consent ledger as of a "
+                                         "time; list the rows no longer allowed (ids and reasons), exit 3 if any")
+    audit.add_argument("--output", required=True)
+    audit.add_argument("--consent", required=True, help="the consent ledger (same sources as run)")
+    audit.add_argument("--as-of", help="ISO 8601 instant to judge consent at (default: now)")
+    audit.add_argument("--tombstone", action="store_true",
+                       help="commit the rows found as tombstones, for gatekeeper purge")
+    audit.add_argument("--json", action="store_true", help="one JSON document instead of lines")
+    audit.add_argument("--config", help="YAML config merged over the packaged defaults (its consent policy)")
+
     files = sub.add_parser("files", help="list the published Parquet files, as the committed manifests "
                                          "define them (read gs:// outputs through this list)")
     files.add_argument("--output", required=True)
     files.add_argument("--dataset", help="only this dataset (e.g. transcript, audit)")
+    files.add_argument("--verify", action="store_true",
+                       help="first check every live file against the integrity records of the committed "
+                            "manifests (size, SHA-256, rows, schema) and that no other file is there; "
+                            "on any problem print it to stderr, list nothing and exit 3")
     return parser
 
 
@@ -165,6 +179,15 @@ def _files(args) -> int:
     if not has_files(args.output):
         raise ConfigError("output folder does not exist")
     root = args.output.rstrip("/")
+    if args.verify:
+        from pipeline.integrity import verify_output
+
+        result = verify_output(args.output, {args.dataset} if args.dataset else None)
+        for problem in result.problems:
+            print(f"gatekeeper: {'CRITICAL' if problem.critical else 'WARNING'} {problem.line()}", file=sys.stderr)
+        print(f"gatekeeper: {result.summary()}", file=sys.stderr)
+        if not result.ok:
+            return EXIT_VALIDATION
     for relative in live_files(args.output):
         if args.dataset is None or relative.split("/")[1] == args.dataset:
             print(f"{root}/{relative}")
@@ -177,6 +200,16 @@ def _purge(args) -> int:
     result = purge_output(args.output)
     print(result.describe())
     return EXIT_OK
+
+
+def _audit(args) -> int:
+    from pipeline.audit import main_audit
+    from pipeline.config import load_config
+    from pipeline.options import parse_timestamp
+
+    config = load_config(args.config)
+    as_of = parse_timestamp(args.as_of, "--as-of") if args.as_of else None
+    return main_audit(args.output, args.consent, as_of, config.consent, args.tombstone, args.json)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -192,7 +225,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     handlers = {"run": lambda: _run(args, extra), "redact": lambda: _redact(args),
                 "validate": lambda: _validate(args), "report": lambda: _report(args),
                 "purge": lambda: _purge(args), "finalize": lambda: _finalize(args),
-                "files": lambda: _files(args)}
+                "files": lambda: _files(args), "audit": lambda: _audit(args)}
     try:
         return handlers[args.command]()
     except ConfigError as exc:

@@ -4,11 +4,9 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 from importlib import metadata as importlib_metadata
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
-import pyarrow.parquet as pq
-from apache_beam.io.filesystems import FileSystems
-
+from pipeline.integrity import INTEGRITY_KEY, file_digests
 from pipeline.options import RunOptions
 from pipeline.publish import list_files, relative_to
 from transforms.schemas import DATASET_SCHEMAS
@@ -46,22 +44,23 @@ def collect_metrics(result) -> Dict[str, int]:
     return dict(sorted(metrics.items()))
 
 
-def _parquet_rows(path: str) -> int:
-    with FileSystems.open(path) as handle:
-        return pq.ParquetFile(handle).metadata.num_rows
-
-
-def _dataset_files(stage_root: str) -> Dict[str, dict]:
-    datasets = {}
+def _dataset_files(stage_root: str) -> Tuple[Dict[str, dict], Dict[str, dict]]:
+    """The staged files per dataset, and each one's integrity record (size, rows, SHA-256, schema)."""
+    datasets, integrity = {}, {}
     for name in DATASET_SCHEMAS:
-        files = list_files(f"{stage_root.rstrip('/')}/datasets/{name}/run_date=*/*.parquet")
-        datasets[name] = {"rows": sum(_parquet_rows(f.path) for f in files),
-                          "files": [relative_to(stage_root, f.path) for f in files]}
-    return datasets
+        files = [relative_to(stage_root, f.path)
+                 for f in list_files(f"{stage_root.rstrip('/')}/datasets/{name}/run_date=*/*.parquet")]
+        digests = file_digests(stage_root, files)
+        if any(d["rows"] is None for d in digests.values()):
+            raise ValueError(f"a staged {name} file is not readable Parquet")
+        datasets[name] = {"rows": sum(d["rows"] or 0 for d in digests.values()), "files": files}
+        integrity.update(digests)
+    return datasets, integrity
 
 
 def build_manifest(options: RunOptions, started: datetime, counts: dict, metrics: Dict[str, int],
                    stage_root: str, ledger_errors: List[dict]) -> dict:
+    datasets, integrity = _dataset_files(stage_root)
     return {
         "run_id": options.run_id,
         "status": "running",
@@ -78,7 +77,8 @@ def build_manifest(options: RunOptions, started: datetime, counts: dict, metrics
         "config_fingerprint": options.config.fingerprint(),
         "versions": package_versions(),
         "counts": counts,
-        "datasets": _dataset_files(stage_root),
+        "datasets": datasets,
+        INTEGRITY_KEY: integrity,
         "validation": None,
         "metrics": metrics,
     }

@@ -19,19 +19,24 @@ and for the collector alike.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
 import signal
 import tempfile
 import time
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, Iterable, Iterator, List, Optional
+from typing import TYPE_CHECKING, Dict, Iterable, Iterator, List, Optional
 
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from transforms.schemas import SEGMENT_DATASETS
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 STAGING = "_staging"
 QUARANTINE = "_quarantine"
@@ -101,6 +106,42 @@ def list_files(pattern: str) -> List[FileMetadata]:
             return []
         raise
     return sorted((m for m in found if not m.path.endswith("/")), key=lambda m: m.path)
+
+
+def published_dataset_files(output: str, dataset: str) -> List[str]:
+    """Relative paths of a dataset's published files: on disk for a local output (what its
+    readers see), through the committed manifests for an object store."""
+    if is_local(output):
+        return sorted(p.relative_to(output).as_posix()
+                      for p in Path(output).glob(f"datasets/{dataset}/run_date=*/*.parquet"))
+    return [r for r in live_files(output) if r.split("/")[1] == dataset]
+
+
+def read_parquet(uri: str, **kwargs) -> "pa.Table":
+    """A Parquet file as a table (``pyarrow.parquet.read_table`` keywords), on any filesystem."""
+    import pyarrow.parquet as pq
+
+    if is_local(uri):
+        return pq.read_table(uri, **kwargs)
+    with FileSystems.open(uri) as handle:
+        return pq.read_table(io.BytesIO(handle.read()), **kwargs)
+
+
+def write_parquet(table: "pa.Table", uri: str) -> None:
+    """Write ``table`` as one zstd Parquet file at ``uri`` (any filesystem; one object write)."""
+    import pyarrow.parquet as pq
+
+    if is_local(uri):
+        path = Path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+        return
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    with FileSystems.create(uri, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        handle.write(buffer.getvalue())
 
 
 def has_files(folder: str) -> bool:
@@ -257,6 +298,7 @@ def publish_staged_run(output: str, run_id: str, replace_dates: Iterable[str] = 
         raise PublishError(f"no staged run {run_id} to publish")
     out = Path(output)
     with publish_lock(output):
+        _stamp_publish_order(stage, run_id)
         steps = _publish_plan(stage, out, run_id, replace_dates)
         journal = out / JOURNAL / f"{run_id}.json"
         write_json(str(journal), {"run_id": run_id, "steps": steps})
@@ -265,6 +307,19 @@ def publish_staged_run(output: str, run_id: str, replace_dates: Iterable[str] = 
     shutil.rmtree(out / TRASH / run_id, ignore_errors=True)
     shutil.rmtree(stage, ignore_errors=True)
     return [step["dst"] for step in steps if step["op"] == "move"]
+
+
+def _stamp_publish_order(stage: Path, run_id: str) -> None:
+    """Record in the staged manifest when the run publishes, under the lock (local outputs).
+
+    Runs publish in lock order, which need not be their ``finished_at`` order; readers of the
+    manifests (:func:`live_files`, the integrity check) must apply them in the order the disk
+    saw them."""
+    path = stage / "runs" / run_id / "manifest.json"
+    if path.is_file():
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest["published_at"] = datetime.now(timezone.utc).isoformat()
+        write_json(str(path), manifest)
 
 
 def recover_interrupted_publishes(output: str) -> List[str]:
@@ -399,21 +454,64 @@ def live_files(output: str) -> List[str]:
 
     Manifests apply in ``finished_at`` order: a run replaces each partition it wrote (and, for
     the segment datasets, each date it processed, even with no rows left), while the audit and
-    tombstone partitions accumulate. On a local output this equals the files on disk.
+    tombstone partitions accumulate. Commit records (a purge's file replacements, an audit's
+    tombstones; :func:`committed_records`) apply in the same time order. On a local output this
+    equals the files on disk.
     """
-    return _live_files(_committed(output))
+    return live_files_of(committed_records(output))
+
+
+# Commit records that are not runs: ``gatekeeper purge`` (files replaced by purged copies) and
+# ``gatekeeper audit --tombstone`` (tombstone files added). Each is one JSON object whose
+# ``committed_at`` orders it among the run manifests (``finished_at``).
+COMMIT_FOLDERS = ("purges", "audits")
+
+
+def commit_records(output: str) -> List[dict]:
+    """Purge and audit commit records of ``output`` (those with a ``committed_at``), oldest first."""
+    root = output.rstrip("/")
+    records = []
+    for folder in COMMIT_FOLDERS:
+        for found in list_files(f"{root}/{folder}/*.json"):
+            try:
+                record = json.loads(read_text(found.path) or "")
+            except (OSError, json.JSONDecodeError):
+                continue
+            if isinstance(record, dict) and record.get("committed_at"):
+                records.append(record)
+    return sorted(records, key=commit_order)
+
+
+def committed_records(output: str) -> List[dict]:
+    """Published run manifests and commit records in the order they apply."""
+    return sorted(_committed(output) + commit_records(output), key=commit_order)
+
+
+def commit_order(record: dict) -> tuple:
+    """When a manifest or record took effect: a local run's ``published_at`` (lock order), else
+    its ``finished_at``; a purge's or audit's ``committed_at``."""
+    return (record.get("published_at") or record.get("finished_at") or record.get("committed_at") or "",
+            record.get("run_id") or record.get("commit_id") or "")
 
 
 def _committed(output: str) -> List[dict]:
     return [m for m in published_manifests(output) if m.get("status") == "published"]
 
 
-def _live_files(committed: List[dict]) -> List[str]:
+def live_files_of(committed: List[dict]) -> List[str]:
+    """The live files the given committed manifests and records define (see :func:`live_files`)."""
     partitions: Dict[str, List[str]] = {}
-    for manifest in sorted(committed, key=lambda m: (m.get("finished_at") or "", m.get("run_id") or "")):
-        datasets = manifest.get("datasets") or {}
-        processed = (manifest.get("selection") or {}).get("processed_dates") or []
-        for name in sorted(set(datasets) | set(SEGMENT_DATASETS)):
+    for record in sorted(committed, key=commit_order):
+        replaces = record.get("replaces") or {}
+        for old, new in sorted(replaces.items()):
+            files = partitions.get(_partition(old))
+            if files is None or old not in files:
+                continue                  # superseded meanwhile: the replacement never became live
+            files[files.index(old)] = new
+        datasets = record.get("datasets") or {}
+        processed = (record.get("selection") or {}).get("processed_dates") or []
+        is_run = "run_id" in record
+        for name in sorted(set(datasets) | (set(SEGMENT_DATASETS) if is_run else set())):
             files = list((datasets.get(name) or {}).get("files") or [])
             if name in APPEND_ONLY_DATASETS:
                 for relative in files:
@@ -427,6 +525,28 @@ def _live_files(committed: List[dict]) -> List[str]:
     return sorted(r for files in partitions.values() for r in files)
 
 
+def referenced_files(committed: List[dict]) -> set:
+    """Every dataset file some committed manifest or record names (live or superseded)."""
+    referenced = {r for m in committed for entry in (m.get("datasets") or {}).values()
+                  for r in (entry or {}).get("files") or []}
+    referenced |= {new for m in committed for new in (m.get("replaces") or {}).values() if new}
+    return referenced
+
+
+def delete_uncommitted(output: str, name_prefix: str) -> List[str]:
+    """Delete dataset files named ``name_prefix...`` that no committed manifest or record names:
+    what a purge or audit killed before its commit left behind. Only where nothing of that kind
+    can be in flight (a local output, under the publish lock); object stores leave them to
+    :func:`collect_garbage`. Returns the deleted paths."""
+    root = output.rstrip("/")
+    referenced = referenced_files(committed_records(output))
+    doomed = [m.path for m in list_files(f"{root}/datasets/**")
+              if m.path.rsplit("/", 1)[-1].startswith(name_prefix) and relative_to(root, m.path) not in referenced]
+    if doomed:
+        FileSystems.delete(doomed)
+    return doomed
+
+
 def collect_garbage(output: str, now: Optional[float] = None) -> List[str]:
     """Object stores: delete dataset files no committed manifest keeps live, and old staging.
 
@@ -438,10 +558,9 @@ def collect_garbage(output: str, now: Optional[float] = None) -> List[str]:
     """
     now = time.time() if now is None else now
     root = output.rstrip("/")
-    committed = _committed(output)
-    referenced = {r for m in committed for entry in (m.get("datasets") or {}).values()
-                  for r in (entry or {}).get("files") or []}
-    live = set(_live_files(committed))
+    committed = committed_records(output)
+    referenced = referenced_files(committed)
+    live = set(live_files_of(committed))
     doomed = []
     for found in list_files(f"{root}/datasets/**"):
         relative = relative_to(root, found.path)
@@ -449,7 +568,7 @@ def collect_garbage(output: str, now: Optional[float] = None) -> List[str]:
             continue
         if relative in referenced or now - (found.last_updated_in_seconds or now) > ORPHAN_GRACE_S:
             doomed.append(found.path)
-    committed_ids = {m.get("run_id") for m in committed}
+    committed_ids = {m.get("run_id") for m in committed if m.get("run_id")}
     for found in list_files(f"{root}/runs/**"):
         uncommitted = relative_to(f"{root}/runs", found.path).split("/")[0] not in committed_ids
         if uncommitted and now - (found.last_updated_in_seconds or now) > ORPHAN_GRACE_S:

@@ -2,7 +2,10 @@
 
 PATH is a published OUTPUT directory, a staged or quarantined run directory
 (``OUTPUT/_staging/<run_id>/``, ``OUTPUT/_quarantine/<run_id>/``: same shape), or
-one dataset folder (``.../datasets/<dataset>``). Every Parquet file is read on
+one dataset folder (``.../datasets/<dataset>``), local or ``gs://`` (there a published
+OUTPUT is read through its committed manifests, as readers do). The files are also checked
+against the integrity records of the manifests (``pipeline.integrity``): a changed, missing or
+unexpected file is a critical failure that names the file. Every Parquet file is read on
 its own, record batch by record batch (at most ``batch_rows`` rows in memory per
 batch); outcomes are merged; uniqueness and ordering are tracked across files
 with ids and start times only. When manifests are present, the run-level checks
@@ -23,12 +26,15 @@ from typing import Dict, Iterator, List, Optional, Sequence, TextIO, Tuple
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
 
 from expectations.model import MAX_SAMPLE_IDS, ExpectationOutcome, ValidationReport, merge_reports
 from expectations.run_level import evaluate_run_level
 from expectations.runner import BatchValidator, complete_with_suites, ordering_outcome, out_of_order_ids, uniqueness_outcome
 from expectations.suites import ExpectationSpec, Suite, SuiteError, load_suites
-from transforms.schemas import DATASET_SCHEMAS
+from pipeline import publish
+from pipeline.integrity import integrity_outcomes, verify_against
+from transforms.schemas import DATASET_SCHEMAS, accepted_schemas
 
 log = logging.getLogger(__name__)
 
@@ -42,29 +48,67 @@ class NotGatekeeperOutput(ValueError):
     """PATH does not exist or does not have the gatekeeper output layout."""
 
 
-def _dataset_dirs(root: Path) -> Dict[str, Path]:
-    """{dataset: folder} for PATH, or NotGatekeeperOutput."""
-    if not root.is_dir():
+def _dataset_files(root: str) -> Tuple[str, Dict[str, List[str]], bool]:
+    """(the output or run folder, {dataset: [file relative to it]}, whether PATH is that whole
+    folder rather than one dataset folder of it) for PATH, or NotGatekeeperOutput.
+
+    A published object-store OUTPUT lists its live files (the committed manifests); anything
+    else lists the Parquet files found under each dataset folder."""
+    root = root.rstrip("/")
+    if publish.is_local(root) and not Path(root).is_dir() or not publish.is_local(root) and not publish.has_files(root):
         raise NotGatekeeperOutput("path_missing")
-    if (root / "datasets").is_dir():
-        return {d.name: d for d in sorted((root / "datasets").iterdir()) if d.is_dir() and d.name in DATASET_SCHEMAS}
-    if root.parent.name == "datasets" and root.name in DATASET_SCHEMAS:
-        return {root.name: root}
-    raise NotGatekeeperOutput("not_a_gatekeeper_output")
+    parent, name = root.rsplit("/", 1) if "/" in root else ("", root)
+    if parent.rsplit("/", 1)[-1] == "datasets" and name in DATASET_SCHEMAS:
+        base, only = parent.rsplit("/", 1)[0], name
+    elif publish.has_files(f"{root}/datasets"):
+        base, only = root, None
+    else:
+        raise NotGatekeeperOutput("not_a_gatekeeper_output")
+    if not publish.is_local(base) and any(m.get("status") == "published" for m in _manifests(base)):
+        found = publish.live_files(base)
+    else:
+        found = [publish.relative_to(base, m.path) for m in publish.list_files(f"{base}/datasets/**")
+                 if m.path.endswith(".parquet")]
+    files: Dict[str, List[str]] = {}
+    for relative in sorted(found):
+        dataset = relative.split("/")[1]
+        if dataset in DATASET_SCHEMAS and (only is None or dataset == only):
+            files.setdefault(dataset, []).append(relative)
+    if only is not None:
+        files.setdefault(only, [])
+    elif publish.is_local(base):
+        for folder in sorted((Path(base) / "datasets").iterdir()):
+            if folder.is_dir() and folder.name in DATASET_SCHEMAS:
+                files.setdefault(folder.name, [])
+    return base, dict(sorted(files.items())), only is None
 
 
-def _manifests(root: Path) -> List[dict]:
-    paths = sorted(root.glob("runs/*/manifest.json")) + ([root / "manifest.json"] if (root / "manifest.json").is_file() else [])
+def _manifests(root: str) -> List[dict]:
+    paths = [m.path for m in publish.list_files(f"{root.rstrip('/')}/runs/*/manifest.json")]
+    if publish.read_text(f"{root.rstrip('/')}/manifest.json") is not None:
+        paths.append(f"{root.rstrip('/')}/manifest.json")
     manifests = []
     for path in paths:
         try:
-            manifest = json.loads(path.read_text(encoding="utf-8"))
+            manifest = json.loads(publish.read_text(path) or "")
         except (OSError, ValueError):
-            log.warning("unreadable manifest skipped (%s)", path.parent.name)
+            log.warning("unreadable manifest skipped (%s)", path.rsplit("/", 2)[-2])
             continue
         if isinstance(manifest, dict):
             manifests.append(manifest)
     return sorted(manifests, key=lambda m: str(m.get("run_id", "")))
+
+
+def _integrity(base: str, manifests: List[dict], datasets: List[str]) -> List[ExpectationOutcome]:
+    """Check the files against the records: the committed ones of a published OUTPUT, or the
+    run's own manifest in a staged or quarantined run folder."""
+    published = [m for m in manifests if m.get("status") == "published"]
+    committed = publish.committed_records(base) if published else manifests
+    return integrity_outcomes(verify_against(base, committed, set(datasets)), datasets)
+
+
+def _open_parquet(uri: str) -> pq.ParquetFile:
+    return pq.ParquetFile(uri if publish.is_local(uri) else FileSystems.open(uri))
 
 
 class _CrossFileChecks:
@@ -116,8 +160,8 @@ class _CrossFileChecks:
 
 
 def _file_schema_outcome(dataset: str, spec: ExpectationSpec, relative: str, schema: Optional[pa.Schema], rows: int) -> ExpectationOutcome:
-    expected = DATASET_SCHEMAS[dataset]
-    ok = schema is not None and schema.remove_metadata().equals(expected.remove_metadata(), check_metadata=False)
+    ok = schema is not None and any(schema.remove_metadata().equals(expected.remove_metadata(), check_metadata=False)
+                                    for expected in accepted_schemas(dataset))
     detail = "" if ok else ("unreadable_parquet" if schema is None else "schema_mismatch")
     return ExpectationOutcome(dataset, spec.expectation_id, spec.expectation_type, spec.severity, ok, 1, 0 if ok else 1,
                               () if ok else (relative,), detail)
@@ -130,22 +174,22 @@ def _iter_batches(parquet_file: pq.ParquetFile, batch_rows: int) -> Iterator[Lis
 
 def validate_path(path: str, suites_dir: Optional[str] = None, batch_rows: int = DEFAULT_BATCH_ROWS) -> ValidationReport:
     """Validate an existing output directory; raises NotGatekeeperOutput or SuiteError."""
-    root = Path(path)
-    datasets = _dataset_dirs(root)
-    manifests = _manifests(root)
+    root, datasets, whole = _dataset_files(path)
+    all_manifests = _manifests(root)
+    manifests = all_manifests if whole else []
     suites = load_suites(sorted(datasets), suites_dir)
     validator = BatchValidator(suites) if datasets else None
     outcomes: List[ExpectationOutcome] = []
-    for dataset, folder in datasets.items():
+    for dataset, relatives in datasets.items():
         suite = suites[dataset]
         cross = _CrossFileChecks(dataset, suite)
         file_specs = suite.of_type("gatekeeper_parquet_schema_matches")
-        for parquet_path in sorted(folder.rglob("*.parquet")):
-            relative = parquet_path.relative_to(root).as_posix()
+        for relative in relatives:
             try:
-                parquet_file = pq.ParquetFile(parquet_path)
+                parquet_file = _open_parquet(f"{root}/{relative}")
                 schema: Optional[pa.Schema] = parquet_file.schema_arrow
-            except (OSError, pa.ArrowException):
+            except Exception:   # missing or unreadable, on any filesystem: a critical failure below
+                log.debug("unreadable parquet file", exc_info=True)
                 parquet_file, schema = None, None
             outcomes.extend(_file_schema_outcome(dataset, s, relative, schema, 0) for s in file_specs)
             if parquet_file is None:
@@ -161,6 +205,7 @@ def validate_path(path: str, suites_dir: Optional[str] = None, batch_rows: int =
                 )
         outcomes.extend(cross.outcomes())
     outcomes = complete_with_suites(outcomes, suites)
+    outcomes.extend(_integrity(root, all_manifests, sorted(datasets)))
     if manifests:
         latest = manifests[-1]
         outcomes.extend(evaluate_run_level(latest, manifests[:-1], suites_dir))

@@ -190,6 +190,12 @@ class ConsentDecision:
     allowed: bool
     reason: str                      # DropReason value, or "granted"
     event_ids: Tuple[str, ...] = ()
+    # The consent subjects the decision was taken for (ids only; set by the policy), so that
+    # ``gatekeeper audit`` can re-decide a published row later without the run.
+    account_id: Optional[str] = None
+    category: Optional[str] = None               # the meeting's category
+    participant_id: Optional[str] = None         # segment: its author; artifact: its declared owner
+    roster_participant_ids: Tuple[str, ...] = ()  # artifact-level decisions: the meeting's roster
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ Dataset names are also the folder names under ``OUTPUT/datasets/``.
 """
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, List, Tuple
 
 import pyarrow as pa
 
@@ -33,8 +33,7 @@ SEGMENT_SCHEMA = pa.schema(
     ]
 )
 
-AUDIT_SCHEMA = pa.schema(
-    [
+_AUDIT_FIELDS_V1 = [
         pa.field("run_id", pa.string(), nullable=False),
         pa.field("decision_id", pa.string(), nullable=False),
         pa.field("meeting_id", pa.string(), nullable=False),
@@ -44,8 +43,18 @@ AUDIT_SCHEMA = pa.schema(
         pa.field("allowed", pa.bool_(), nullable=False),
         pa.field("reason", pa.string(), nullable=False),
         pa.field("event_ids", pa.list_(pa.string()), nullable=False),
-    ]
-)
+]
+# The consent subjects of a decision, ids only, so that ``gatekeeper audit`` can re-decide a
+# published row against the ledger without the run (published segment rows carry keyed
+# speaker pseudonyms, not participant ids, and must not carry them). Added later: nullable and
+# appended, so audit files written before read as if these were null (``ADDED_COLUMNS``).
+_AUDIT_SUBJECT_FIELDS = [
+    pa.field("account_id", pa.string()),
+    pa.field("category", pa.string()),                          # the meeting's category
+    pa.field("participant_id", pa.string()),                    # segment: its author; artifact: its owner
+    pa.field("roster_participant_ids", pa.list_(pa.string())),  # artifact rows: the meeting's roster
+]
+AUDIT_SCHEMA = pa.schema(_AUDIT_FIELDS_V1 + _AUDIT_SUBJECT_FIELDS)
 
 DEAD_LETTER_SCHEMA = pa.schema(
     [
@@ -85,3 +94,22 @@ DATASET_SCHEMAS: Dict[str, pa.Schema] = {
     DEAD_LETTER_DATASET: DEAD_LETTER_SCHEMA,
     TOMBSTONE_DATASET: TOMBSTONE_SCHEMA,
 }
+
+# Columns added to a dataset's schema after files had been published: all nullable and at the
+# end. Older files (and rows) without them are valid and read as if they were null.
+ADDED_COLUMNS: Dict[str, Tuple[str, ...]] = {
+    AUDIT_DATASET: tuple(f.name for f in _AUDIT_SUBJECT_FIELDS),
+}
+
+
+def accepted_schemas(dataset: str) -> List[pa.Schema]:
+    """The current schema of ``dataset`` and its earlier versions (without the added columns)."""
+    schema = DATASET_SCHEMAS[dataset]
+    added = ADDED_COLUMNS.get(dataset, ())
+    return [schema] + ([pa.schema([f for f in schema if f.name not in added])] if added else [])
+
+
+def missing_added_columns(dataset: str, names) -> Dict[str, None]:
+    """The added columns a legacy file or row lacks, as nulls to pad it with."""
+    present = set(names)
+    return {name: None for name in ADDED_COLUMNS.get(dataset, ()) if name not in present}

@@ -59,6 +59,10 @@ def audit_row(decision: ConsentDecision, run_id: str) -> dict:
         "allowed": bool(decision.allowed),
         "reason": decision.reason,
         "event_ids": list(decision.event_ids),
+        "account_id": decision.account_id,
+        "category": decision.category,
+        "participant_id": decision.participant_id,
+        "roster_participant_ids": list(decision.roster_participant_ids) if decision.segment_id is None else None,
     }
 
 

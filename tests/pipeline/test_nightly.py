@@ -23,6 +23,7 @@ from gatekeeper_cli import (  # noqa: E402  (tests/pipeline is on sys.path under
     run_args,
     tree_digest,
 )
+from pipeline.integrity import verify_output
 from transforms.schemas import SEGMENT_DATASETS
 
 pytestmark = [pytest.mark.slow, pytest.mark.e2e, pytest.mark.xdist_group("nightly")]
@@ -104,6 +105,9 @@ def test_withdrawal_after_publication_is_tombstoned_and_gone_after_purge(tmp_pat
     assert bruno_line not in segment_texts(out)
     assert "roadmap-kestrel build is green" in segment_texts(out)   # Alice's words stay
     assert list(out.glob("purges/*.json"))
+    # two runs and a purge later, every live file is what the manifests and the purge record say
+    verified = verify_output(str(out))
+    assert verified.ok and not verified.legacy and verified.checked > 0, [p.line() for p in verified.problems]
 
 
 def _start(args, env_extra=None) -> subprocess.Popen:
@@ -150,6 +154,7 @@ def test_sigkill_during_publish_is_rolled_forward_by_the_next_run(tmp_path):
     latest = max(manifests, key=lambda m: m["started_at"])["run_id"]
     assert all(latest in f.name for f in out.glob("datasets/transcript/run_date=*/*.parquet"))
     assert not [v for v in ("bruno.martins@northwind-example.com",) if v in every_output_text(out)]
+    assert verify_output(str(out)).ok                 # the rolled-forward run's files are as committed
 
 
 def test_two_runs_started_at_once_both_publish_without_losing_work(tmp_path):
@@ -166,3 +171,5 @@ def test_two_runs_started_at_once_both_publish_without_losing_work(tmp_path):
     assert list(out.glob("datasets/audit/run_date=2026-05-21/*.parquet"))
     assert not list(out.glob("_staging/*")) and not list(out.glob("_journal/*"))
     assert not (out / "_publish.lock").exists()
+    verified = verify_output(str(out))
+    assert verified.ok and verified.checked > 0, [p.line() for p in verified.problems]

@@ -158,3 +158,13 @@ def test_local_live_files_match_the_disk_after_a_purge_style_rewrite(tmp_path):
     assert live_files(output) == on_disk
     manifest = json.loads(Path(output, "runs", "r1", "manifest.json").read_text())
     assert manifest["run_id"] == "r1"
+
+
+def test_local_runs_apply_in_the_order_they_published_not_the_order_they_finished(tmp_path):
+    output = str(tmp_path / "out")
+    _stage_run(output, "r_late", {"transcript": [DAY]}, [DAY], "2026-11-27T02:00:00")
+    _stage_run(output, "r_early", {"transcript": [DAY]}, [DAY], "2026-11-27T01:00:00")
+    publish_staged_run(output, "r_late", replace_dates=[DAY])      # finished last, published first ...
+    publish_staged_run(output, "r_early", replace_dates=[DAY])     # ... so the disk holds r_early's files
+    on_disk = sorted(str(p.relative_to(output)) for p in Path(output).glob("datasets/**/*") if p.is_file())
+    assert on_disk == [_part("transcript", DAY, "r_early")] == live_files(output)

@@ -163,6 +163,119 @@ def test_output_without_datasets_is_refused(tmp_path):
         purge_output(str(tmp_path))
 
 
-def test_purge_refuses_object_store_outputs_with_a_clear_error():
-    with pytest.raises(ConfigError, match="local outputs only"):
-        purge_output("gs://bucket/out")
+# ------------------------------------------------------------- integrity records and gs://
+
+def _commit_all(output: str) -> None:
+    """A published run naming every dataset file present, with integrity records (as a run does)."""
+    from pipeline.integrity import INTEGRITY_KEY, file_digest
+    from pipeline.publish import list_files, relative_to, write_json
+
+    files = [relative_to(output, m.path) for m in list_files(f"{output}/datasets/**") if m.path.endswith(".parquet")]
+    datasets = {}
+    for relative in files:
+        datasets.setdefault(relative.split("/")[1], {"rows": 0, "files": []})["files"].append(relative)
+    write_json(f"{output}/runs/r1/manifest.json", {
+        "run_id": "r1", "status": "published", "finished_at": "2026-11-27T01:00:00+00:00", "datasets": datasets,
+        INTEGRITY_KEY: {r: file_digest(f"{output}/{r}") for r in files}})
+
+
+def test_purge_records_the_rewritten_files_so_verification_passes(published):
+    from pipeline.integrity import verify_output
+
+    output, files = published
+    _tombstones(output, [("m1", "t1", "t1:00001"), ("m1", "c1", None)])
+    _commit_all(str(output))
+    assert verify_output(str(output)).ok
+    result = purge_output(str(output))
+    verified = verify_output(str(output))
+    assert verified.ok and verified.checked == 6, [p.line() for p in verified.problems]
+    record = json.loads((output / result.record).read_text())
+    assert set(record["file_integrity"]) == set(result.files_rewritten) == set(record["replaces"])
+    # a later edit of a purged file is still caught
+    _segments_file(output, "chat", D2, [_segment("m1", "c9", 0, "chat")])
+    assert [p.problem for p in verify_output(str(output)).problems] == ["changed"]
+
+
+def test_a_purge_killed_after_its_commit_is_finished_by_the_next(published, monkeypatch):
+    from pipeline import publish
+    from pipeline.integrity import verify_output
+
+    output, files = published
+    _tombstones(output, [("m1", "t1", "t1:00001")])
+    _commit_all(str(output))
+
+    def killed(name):
+        if name == "purge:committed":
+            raise KeyboardInterrupt
+    monkeypatch.setattr(publish, "crash_point", killed)
+    with pytest.raises(KeyboardInterrupt):
+        purge_output(str(output))
+    assert len(_keys(files["t_d1"])) == 3                           # the copy was not swapped in yet
+    problems = verify_output(str(output)).problems                  # caught: the file and the copy beside it
+    assert sorted((p.path.rsplit("/", 1)[1], p.problem) for p in problems) == [
+        (".part-r1-00000.parquet.purge", "unexpected"), ("part-r1-00000.parquet", "changed")]
+    monkeypatch.undo()
+    purge_output(str(output))
+    assert _keys(files["t_d1"]) == [("m1", "t1", "t1:00000"), ("m1", "t1", "t1:00002")]
+    assert verify_output(str(output)).ok
+    assert not list(output.rglob("*.purge"))
+
+
+@pytest.fixture(scope="module")
+def emulator():
+    from storage_emulator import storage_emulator
+
+    with storage_emulator() as env:
+        yield env
+
+
+def test_purge_on_an_object_store_writes_new_files_and_commits_a_record(emulator, tmp_path):
+    import uuid
+
+    from pipeline.integrity import verify_output
+    from pipeline.publish import list_files, live_files, read_parquet, relative_to
+    from storage_emulator import BUCKET, upload
+
+    output, files = tmp_path, {}
+    _segments_file(output, "transcript", D1, [_segment("m1", "t1", i, text=CANARY if i == 1 else "fine") for i in range(3)])
+    _segments_file(output, "chat", D1, [_segment("m1", "c1", 0, "chat")])
+    _tombstones(output, [("m1", "t1", "t1:00001")])
+    remote = upload(output / "datasets", f"gs://{BUCKET}/{uuid.uuid4().hex}/out/datasets").rsplit("/datasets", 1)[0]
+    _commit_all(remote)
+    before = {relative_to(remote, m.path): m for m in list_files(f"{remote}/datasets/**")}
+
+    result = purge_output(remote)
+
+    assert result.rows_removed == 1 and result.files_rewritten == [f"datasets/transcript/run_date={D1}/part-r1-00000.parquet"]
+    live = live_files(remote)
+    new = [r for r in live if "/part-purge-" in r]
+    assert len(new) == 1 and new[0].startswith(f"datasets/transcript/run_date={D1}/")
+    objects = {relative_to(remote, m.path) for m in list_files(f"{remote}/datasets/**")}
+    assert result.files_rewritten[0] not in objects                 # replaced, then collected: never rewritten
+    assert set(before) - {result.files_rewritten[0]} <= objects
+    table = read_parquet(f"{remote}/{new[0]}")
+    assert table.schema.equals(SEGMENT_SCHEMA) and table.column("segment_id").to_pylist() == ["t1:00000", "t1:00002"]
+    assert verify_output(remote).ok
+    assert purge_output(remote).rows_removed == 0                   # idempotent
+
+
+def test_copies_of_a_purge_killed_before_its_commit_are_pending_then_collected(emulator, tmp_path):
+    import time
+    import uuid
+
+    from pipeline.integrity import verify_output
+    from pipeline.publish import ORPHAN_GRACE_S, collect_garbage, write_parquet
+    from storage_emulator import BUCKET, upload
+
+    _segments_file(tmp_path, "transcript", D1, [_segment("m1", "t1", 0)])
+    remote = upload(tmp_path / "datasets", f"gs://{BUCKET}/{uuid.uuid4().hex}/out/datasets").rsplit("/datasets", 1)[0]
+    _commit_all(remote)
+    leftover = f"datasets/transcript/run_date={D1}/part-purge-20261127T000000000000Z-00000.parquet"
+    stray = f"datasets/transcript/run_date={D1}/part-stray-00000.parquet"
+    for relative in (leftover, stray):
+        write_parquet(pa.Table.from_pylist([_segment("m1", "t1", 0)], schema=SEGMENT_SCHEMA), f"{remote}/{relative}")
+    verified = verify_output(remote)
+    assert verified.pending == 1 and [(p.path, p.problem) for p in verified.problems] == [(stray, "unexpected")]
+    removed = collect_garbage(remote, now=time.time() + ORPHAN_GRACE_S + 60)
+    assert {r.rsplit("/", 1)[-1] for r in removed} == {leftover.rsplit("/", 1)[-1], stray.rsplit("/", 1)[-1]}
+    assert verify_output(remote).ok

@@ -118,3 +118,22 @@ def test_missing_or_foreign_path_exits_2(tmp_path, make):
     (tmp_path / "something.txt").write_text("x")
     out = io.StringIO()
     assert main_validate(str(make(tmp_path)), out=out) == EXIT_USAGE
+
+
+def test_audit_files_written_before_the_subject_columns_still_validate(tmp_path):
+    from transforms.schemas import accepted_schemas
+
+    rows = [segment(i) for i in range(4)]
+    build_output(tmp_path, rows, manifest(4))
+    legacy = accepted_schemas("audit")[1]
+    assert "account_id" in AUDIT_SCHEMA.names and "account_id" not in legacy.names
+    path = next((tmp_path / "datasets" / "audit").rglob("*.parquet"))
+    rows_v1 = [{k: v for k, v in r.items() if k in legacy.names} for r in pq.read_table(path).to_pylist()]
+    write_parquet(path, rows_v1, legacy)
+    report = validate_path(str(tmp_path))
+    assert report.success, report.critical_failures
+    # ... but a file with some other schema still fails
+    write_parquet(path, [dict(r, account_id=1) for r in rows_v1],
+                  pa.schema(list(legacy) + [pa.field("account_id", pa.int64())]))
+    failed = {o.expectation_id for o in validate_path(str(tmp_path)).critical_failures}
+    assert "schema.parquet_file" in failed

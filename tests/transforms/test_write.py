@@ -30,8 +30,10 @@ SEGMENTS = [
                     "a page", (), (), "ai_training", ("t1",), "0" * 64),
 ]
 DECISIONS = [
-    ConsentDecision("m1", "t1", None, "transcript", True, "granted", ("e1",)),
-    ConsentDecision("m1", "t1", "t1:00001", "transcript", False, "unknown_speaker"),
+    ConsentDecision("m1", "t1", None, "transcript", True, "granted", ("e1",), account_id="a1", category="general",
+                    roster_participant_ids=("p1", "p2")),
+    ConsentDecision("m1", "t1", "t1:00001", "transcript", False, "unknown_speaker", account_id="a1",
+                    category="general", participant_id="p2"),
 ]
 DEAD_LETTERS = [
     DeadLetter("m1", "t9", "a" * 64, "ingest", DeadLetterReason.EMPTY, "EmptyPayload", "transcript", "vtt"),
@@ -70,6 +72,9 @@ def test_audit_rows_fit_the_audit_schema():
     assert all(len(r["decision_id"]) == 32 for r in back)
     assert back[0]["decision_id"] != back[1]["decision_id"]
     assert audit_row(DECISIONS[0], "other-run")["decision_id"] == rows[0]["decision_id"]   # stable across runs
+    # the consent subjects, for a later re-audit: the roster on artifact rows, the author on segment rows
+    assert (rows[0]["account_id"], rows[0]["roster_participant_ids"], rows[0]["participant_id"]) == ("a1", ["p1", "p2"], None)
+    assert (rows[1]["participant_id"], rows[1]["roster_participant_ids"], rows[1]["category"]) == ("p2", None, "general")
 
 
 def test_dead_letter_rows_fit_the_dead_letter_schema():

@@ -317,19 +317,24 @@ def decide_meeting(
     judge = _MeetingJudge(meeting, artifacts, set(dead_lettered_artifact_ids), state, policy)
     gated: List[GatedArtifact] = []
     decisions: List[ConsentDecision] = []
+    subjects = {"account_id": meeting.account_id, "category": meeting.category.value}
+    roster = tuple(sorted({p.participant_id for p in meeting.participants}))
     for artifact_id in sorted(judge.by_id):
         outcome = judge.judge(artifact_id)
         artifact = outcome.artifact
         kind = artifact.kind.value
+        owner = artifact.owner_participant_id or judge.owners.get(artifact_id)
         decisions.append(ConsentDecision(meeting.meeting_id, artifact_id, None, kind, outcome.allowed,
-                                         outcome.reason, outcome.event_ids))
+                                         outcome.reason, outcome.event_ids, participant_id=owner,
+                                         roster_participant_ids=roster, **subjects))
         for segment, verdict in zip(artifact.segments, outcome.segment_verdicts):
             allowed = verdict.allowed and outcome.allowed
             reason, ids = verdict.reason, verdict.event_ids
             if verdict.allowed and not outcome.allowed:      # cannot happen today; fail closed anyway
                 reason, ids = outcome.reason, outcome.event_ids
             decisions.append(ConsentDecision(meeting.meeting_id, artifact_id, segment.segment_id, kind,
-                                             allowed, reason, ids))
+                                             allowed, reason, ids, participant_id=segment.participant_id,
+                                             **subjects))
         if outcome.allowed:
             gated.append(GatedArtifact(
                 meeting=meeting,

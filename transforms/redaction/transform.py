@@ -165,7 +165,9 @@ class _RedactChunkFn(beam.DoFn):
                 yield TaggedOutput(DROPPED_TAG, ConsentDecision(
                     meeting_id=meeting.meeting_id, artifact_id=artifact.artifact_id,
                     segment_id=segment.segment_id, kind=artifact.kind.value, allowed=False,
-                    reason=DropReason.REDACTION_DROP.value, event_ids=event_ids))
+                    reason=DropReason.REDACTION_DROP.value, event_ids=event_ids,
+                    account_id=meeting.account_id, category=meeting.category.value,
+                    participant_id=segment.participant_id))
                 continue
             self._redacted.inc()
             yield TaggedOutput(SEGMENTS_TAG, RedactedSegment(

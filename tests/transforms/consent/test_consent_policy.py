@@ -425,3 +425,20 @@ def test_decisions_are_order_independent_and_demonstrable(events, category, rnd)
                 assert any(e.event_id in ids and e.subject_id == segment.participant_id for e in events)
     allowed_segments = {d.segment_id for d in decisions if d.segment_id and d.allowed}
     assert allowed_segments == {s.segment_id for g in gated for s in g.artifact.segments}
+
+
+# --- subjects recorded for a later re-audit ---------------------------------------------------
+
+def test_decisions_record_their_consent_subjects_ids_only():
+    m = meeting(category="hr", participants=("p2", "p1"))
+    transcript = artifact("t1", "transcript", authors=("p1", None))
+    upload = artifact("u1", "upload", authors=(None,), owner="p2")
+    _, decisions = decide(m, [transcript, upload], account_and_participant_grants(special=True))
+    artifacts, segments = artifact_decisions(decisions), segment_decisions(decisions)
+    for decision in decisions:
+        assert (decision.account_id, decision.category) == ("acc1", "hr")
+    assert artifacts["t1"].roster_participant_ids == ("p1", "p2") and artifacts["t1"].participant_id is None
+    assert artifacts["u1"].participant_id == "p2"
+    assert segments["t1:00000"].participant_id == "p1" and segments["t1:00001"].participant_id is None
+    assert segments["t1:00000"].roster_participant_ids == ()
+    assert "Person" not in repr(decisions)          # ids, never names

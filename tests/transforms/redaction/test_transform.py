@@ -59,7 +59,8 @@ def test_redact_pii_outputs_segments_and_drops(tmp_path):
              "transcript", "webvtt", 1000, 2000),
         ]), label="segments")
         assert_that(out.dropped, equal_to([
-            ConsentDecision("m-1", "a1", "a1:00002", "transcript", False, "redaction_drop", ("ev-3",)),
+            ConsentDecision("m-1", "a1", "a1:00002", "transcript", False, "redaction_drop", ("ev-3",),
+                            account_id="acct-1", category="general"),
         ]), label="dropped")
 
 
