@@ -137,13 +137,13 @@ def test_read_meeting_artifacts_end_to_end(tmp_path):
 
     expected_artifacts = [
         ("m1", "t1", "transcript", "webvtt", sha("m1/transcript.vtt"), fp("m1/transcript.vtt"), (
-            ("t1:00000", "p-alice", "Alice Smith", 1000, "hello"),
-            ("t1:00001", None, "Mallory", 2500, "who am I"))),
+            ("m1/t1:00000", "p-alice", "Alice Smith", 1000, "hello"),
+            ("m1/t1:00001", None, "Mallory", 2500, "who am I"))),
         ("m1", "c1", "chat", "zoom_chat_tsv", sha("m1/chat.txt"), fp("m1/chat.txt"), (
-            ("c1:00000", "p-alice", "Alice Smith", 5000, "hi"),
-            ("c1:00001", "p-bob", "Bob Jones", 9000, "hello all"))),
+            ("m1/c1:00000", "p-alice", "Alice Smith", 5000, "hi"),
+            ("m1/c1:00001", "p-bob", "Bob Jones", 9000, "hello all"))),
         ("m1", "u1", "upload", "plain_text", sha("m1/sub/roadmap.txt"), fp("m1/sub/roadmap.txt"), (
-            ("u1:00000", None, None, None, "Roadmap notes for the next quarter."),)),
+            ("m1/u1:00000", None, None, None, "Roadmap notes for the next quarter."),)),
     ]
     dl = DeadLetterReason
     expected_dead_letters = [
@@ -229,7 +229,7 @@ def test_build_artifact_fingerprints_bytes_and_numbers_segments(tmp_path):
     assert artifact.kind is ArtifactKind.CHAT
     assert artifact.fingerprint == hashlib.sha256(CHAT).hexdigest()
     assert artifact.source_uri == "/in/m1/c.txt"
-    assert [s.segment_id for s in artifact.segments] == ["chat-7:00000", "chat-7:00001"]
+    assert [s.segment_id for s in artifact.segments] == ["m1/chat-7:00000", "m1/chat-7:00001"]
     assert [s.participant_id for s in artifact.segments] == ["p-alice", "p-bob"]
 
 
