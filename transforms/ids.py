@@ -8,14 +8,14 @@ requires them to be opaque system identifiers, and ingest checks that they are:
   starting with a letter or digit (no spaces, ``@``, ``/``, ``:``, no non-ASCII), so they
   cannot hold an e-mail address or a phrase, and ``/`` and ``:`` stay free to build
   ``segment_id = <meeting_id>/<artifact_id>:<index>`` unambiguously;
-* they do not name a participant of their meeting (``names_a_participant``): a word of a
-  participant's name (3 letters or more), the whole name run together, the local part of
-  the e-mail address or a handle.
+* they do not name a participant of their meeting (``names_a_participant``): all the words
+  of a participant's name, the name run together, the local part of the e-mail address or
+  a handle.
 
 An id that fails is dead-lettered (``unsafe_id``) and never published; where a dead letter
 would have to name it, it carries ``WITHHELD_ID`` instead. A pattern cannot know that
-"kestrel" is a surname: ids naming people who are not participants are not caught, which is
-why the contract asks for opaque ids.
+"kestrel" is a surname: ids naming people who are not participants, or one word of a
+participant's longer name, are not caught, which is why the contract asks for opaque ids.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ PUBLISHED_ID_PATTERN = r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,127}|_withheld)$"
 _SAFE_ID = re.compile(SAFE_ID_PATTERN)
 _MIN_NAME_WORD = 3
 _MIN_RUN_TOGETHER = 5
+_MIN_HANDLE = 4
 _WORD_SPLIT = re.compile(r"[^0-9A-Za-z]+|(?<=[a-z])(?=[A-Z])|(?<=[A-Za-z])(?=[0-9])|(?<=[0-9])(?=[A-Za-z])")
 
 
@@ -50,17 +51,25 @@ def _compact(value: str) -> str:
 
 
 def names_a_participant(value: str, roster: Iterable[Participant]) -> bool:
-    """True when ``value`` holds a participant's name word, run-together name, e-mail or handle."""
+    """True when ``value`` names a participant: every word of the name (``alice-johnson``,
+    ``Johnson_Alice``; a one-word name alone), the name run together (``AliceJohnson``), or
+    the local part of the e-mail address or a handle (4 characters or more) anywhere in it.
+
+    One word of a longer name (``alice-notes``) is not enough: single words are too often
+    ordinary words ("Zoom" in "EF Zoom Bot"), and the contract asks for opaque ids anyway.
+    """
     words = _id_words(value)
     compact = _compact(value)
     for person in roster:
-        name_words = [w.casefold() for w in re.split(r"\W+", person.name or "") if w]
-        if any(len(w) >= _MIN_NAME_WORD and w in words for w in name_words):
+        name_words = [w.casefold() for w in re.split(r"[\W_]+", person.name or "") if w]
+        if name_words and all(w in words for w in name_words) and len("".join(name_words)) >= _MIN_NAME_WORD:
             return True
-        fragments = ["".join(name_words), (person.email or "").partition("@")[0], *person.handles]
-        for fragment in fragments:
-            fragment = _compact(fragment)
-            if len(fragment) >= _MIN_RUN_TOGETHER and fragment in compact:
+        run_together = "".join(name_words)
+        if len(run_together) >= _MIN_RUN_TOGETHER and run_together in compact:
+            return True
+        for handle in ((person.email or "").partition("@")[0], *person.handles):
+            handle = _compact(handle)
+            if len(handle) >= _MIN_HANDLE and handle in compact:
                 return True
     return False
 
