@@ -22,6 +22,7 @@ import dataclasses
 import hashlib
 import os
 import posixpath
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import FrozenSet, List, Optional
@@ -345,6 +346,19 @@ class RouteSelectedFn(beam.DoFn):
         yield beam.pvalue.TaggedOutput(TAG_DEAD_LETTERS, dead)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _unicode_text(text: Optional[str]) -> Optional[str]:
+    """Text with lone surrogates (JSON exports can hold half an emoji as ``\\ud83d``) replaced by
+    U+FFFD: nothing downstream (Beam's coders, Parquet) can encode them, and one such character
+    must not cost the whole artifact, let alone the run."""
+    if text is None or not _LONE_SURROGATE.search(text):
+        return text
+    Metrics.counter("ingest", "lone_surrogates_replaced").inc()
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 def segment_id(meeting_id: str, artifact_id: str, index: int) -> str:
     """Unique across meetings by construction: safe ids hold neither ``/`` nor ``:``."""
     return f"{meeting_id}/{artifact_id}:{index:05d}"
@@ -368,10 +382,10 @@ def build_artifact(meeting: Meeting, declaration: ArtifactDeclaration, uri: str,
         Segment(
             segment_id=segment_id(meeting.meeting_id, declaration.artifact_id, index),
             participant_id=parsed.participant_id,
-            speaker_label=parsed.speaker_label,
+            speaker_label=_unicode_text(parsed.speaker_label),
             start_ms=parsed.start_ms,
             end_ms=parsed.end_ms,
-            text=parsed.text,
+            text=_unicode_text(parsed.text),
             direct_message=parsed.direct_message,
         )
         for index, parsed in enumerate(document.segments)

@@ -130,6 +130,13 @@ def build_hostile_input(tmp: Path) -> HostileInput:
         reasons[reason] = reasons.get(reason, 0) + 2
         case.forbidden.append(f"bad-{folder}")
 
+    # A transcript export holding half an emoji (a lone surrogate escape) still publishes.
+    timeline = {"timeline": [{"ts": "00:00:01.000", "end_ts": "00:00:04.000", "username": "Alice Johnson",
+                              "text": "The egret-211 plan SURROGATE is on track."}]}
+    _meeting(root, "m-211", _descriptor("m-211", [_transcript(path="transcript.json")]),
+             {"transcript.json": json.dumps(timeline).replace("SURROGATE", "\\ud83d")})
+    case.published["m-211"] = "egret-211"
+
     # 4. Ids the contract allows: two meetings with an artifact named "transcript", the same
     #    meeting copied into a second folder, a folder claiming another meeting's id, and two
     #    folders whose ids differ only in case.
@@ -169,7 +176,7 @@ def build_hostile_input(tmp: Path) -> HostileInput:
                        "named-folder", "named-meeting"]
 
     events = [line for line in (EXAMPLES / "consent" / "ledger.jsonl").read_text().splitlines() if line.strip()]
-    for meeting_id in ("m-101", "m-102", "m-201", "m-202", "m-203", "m-204", "m-205", "m-206", "m-207",
+    for meeting_id in ("m-101", "m-102", "m-201", "m-211", "m-202", "m-203", "m-204", "m-205", "m-206", "m-207",
                        "m-208", "m-209", "m-210", "m-301", "m-302", "M-401", "m-401", "m-501", "m-502",
                        "alice-johnson-1on1", "Dana Whitfield 1on1"):
         events.append(json.dumps({"event_id": f"ev-hostile-{len(events)}", "subject_type": "meeting",

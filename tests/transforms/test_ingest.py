@@ -487,3 +487,12 @@ def test_hostile_folders_in_one_pipeline(tmp_path):
         )
         assert_that(accounted, equal_to(every_file), label="Accounting")
         assert_that(out["artifacts"], _no_leaks([CANARY]), label="NothingFromOutside")
+
+
+def test_lone_surrogates_in_parsed_text_become_replacement_characters(tmp_path):
+    meeting = _meeting(tmp_path, [("s1", "derived", "s.json")])
+    payload = b'{"summary": "half an emoji \\ud83d here"}'
+    artifact = build_artifact(meeting, meeting.artifacts[0], "/in/m1/s.json", payload, IngestLimits())
+    (segment,) = artifact.segments
+    assert "\ufffd" in segment.text and "here" in segment.text
+    segment.text.encode("utf-8")          # Beam's coders and Parquet need this
