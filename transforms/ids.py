@@ -16,6 +16,8 @@ An id that fails is dead-lettered (``unsafe_id``) and never published; where a d
 would have to name it, it carries ``WITHHELD_ID`` instead. A pattern cannot know that
 "kestrel" is a surname: ids naming people who are not participants, or one word of a
 participant's longer name, are not caught, which is why the contract asks for opaque ids.
+When ``meeting.json`` cannot be read there is no roster to check against: the dead letters of
+such a folder carry its name if it matches the pattern.
 """
 from __future__ import annotations
 

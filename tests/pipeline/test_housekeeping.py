@@ -239,3 +239,26 @@ def test_a_run_on_a_full_disk_recovers_without_a_person(tmp_path):
     finally:
         time.sleep(0.2)
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+# ---------------------------------------------------------------- object stores
+
+
+def test_gs_quarantine_retention_and_failed_runs_without_bulk():
+    from storage_emulator import BUCKET, storage_emulator
+
+    with storage_emulator():
+        output = f"gs://{BUCKET}/{uuid.uuid4().hex}/out"
+        for run_id in (OLD_RUN, NEW_RUN):
+            stage = staging_root(output, run_id)
+            publish.write_text(f"{stage}/datasets/transcript/run_date=2026-11-27/part.parquet", "x")
+            publish.write_text(f"{stage}/runs/{run_id}/data_docs/index.html", "d")
+            publish.write_text(f"{stage}/runs/{run_id}/_tally.json", "{}")
+        publish.quarantine_staged_run(output, OLD_RUN)
+        publish.quarantine_staged_run(output, NEW_RUN, keep_data=False)
+        quarantined = lambda: sorted(publish.relative_to(output, m.path)   # noqa: E731
+                                     for m in publish.list_files(f"{output}/{QUARANTINE}/**"))
+        assert quarantined()[-1] == f"{QUARANTINE}/{NEW_RUN}/runs/{NEW_RUN}/_tally.json"
+        assert len([p for p in quarantined() if NEW_RUN in p]) == 1
+        assert publish.housekeeping(output, 14, now=NOW)["quarantine"] == [OLD_RUN]
+        assert quarantined() == [f"{QUARANTINE}/{NEW_RUN}/runs/{NEW_RUN}/_tally.json"]
