@@ -161,13 +161,18 @@ def _order_key(row_id: str) -> Tuple[str, int, str]:
 def out_of_order_ids(entries: Iterable[Tuple[str, Optional[int]]]) -> List[str]:
     """Row ids whose start time is earlier than the previous row's, in segment-id order.
 
-    ``entries`` are (segment_id, start_ms) of ONE artifact; rows without a start
-    time are skipped. Local inversions are counted, so one outlier flags one
+    ``entries`` are (segment_id, start_ms) of ONE artifact id; segment ids
+    ``<meeting>/<artifact>:<index>`` of different meetings that reuse the artifact id
+    are separate sequences. Rows without a start time are skipped. Local inversions are counted, so one outlier flags one
     row rather than every row after it.
     """
     bad: List[str] = []
     previous: Optional[int] = None
+    sequence: Optional[str] = None
     for row_id, start in sorted(entries, key=lambda e: _order_key(str(e[0]))):
+        head = _order_key(str(row_id))[0]
+        if head != sequence:   # another meeting's artifact of the same id: its own sequence
+            sequence, previous = head, None
         if start is None:
             continue
         if previous is not None and start < previous:

@@ -68,11 +68,17 @@ class ValidationSettings:
 
 
 @dataclass(frozen=True)
+class OutputSettings:
+    quarantine_retention_days: float = 14.0   # quarantined runs older than this are deleted by each run
+
+
+@dataclass(frozen=True)
 class GatekeeperConfig:
     ingest: IngestLimits = field(default_factory=IngestLimits)
     consent: ConsentPolicy = field(default_factory=ConsentPolicy)
     redaction: RedactionSettings = field(default_factory=RedactionSettings)
     validation: ValidationSettings = field(default_factory=ValidationSettings)
+    output: OutputSettings = field(default_factory=OutputSettings)
 
     def fingerprint(self) -> str:
         blob = json.dumps(dataclasses.asdict(self), sort_keys=True, default=str)
@@ -87,6 +93,7 @@ _SECTIONS = {
     "consent": ConsentPolicy,
     "redaction": RedactionSettings,
     "validation": ValidationSettings,
+    "output": OutputSettings,
 }
 
 

@@ -19,6 +19,7 @@ and for the collector alike.
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import os
@@ -57,6 +58,22 @@ APPEND_ONLY_DATASETS = ("audit", "tombstone")
 
 class PublishError(RuntimeError):
     pass
+
+
+DISK_FULL_ERRNOS = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """An OSError (or one it was raised from) saying the disk or the quota is full."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            return True
+        if "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def is_local(uri: str) -> bool:
@@ -186,7 +203,14 @@ def publish_lock(output: str, timeout_s: float = 600.0) -> Iterator[None]:
     while True:
         try:
             fd = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-            os.write(fd, str(os.getpid()).encode())
+            try:
+                os.write(fd, str(os.getpid()).encode())
+            except OSError as exc:
+                # A full disk: an empty lock would hold every later run off for the grace time.
+                os.close(fd)
+                with contextlib.suppress(OSError):
+                    lock_path.unlink()
+                raise PublishError(f"cannot write the publish lock ({errno.errorcode.get(exc.errno, 'OSError')})") from exc
             os.close(fd)
             break
         except FileExistsError:
@@ -342,11 +366,78 @@ def recover_interrupted_publishes(output: str) -> List[str]:
             completed.append(plan["run_id"])
             shutil.rmtree(out / TRASH / plan["run_id"], ignore_errors=True)
             shutil.rmtree(Path(staging_root(output, plan["run_id"])), ignore_errors=True)
-        launched = set(launched_runs(output))
-        for stage in sorted((out / STAGING).glob("*")):
-            if stage.is_dir() and stage.name not in launched and not _owner_alive(stage):
-                shutil.rmtree(stage, ignore_errors=True)
+        for stage in _dead_stagings(output):
+            shutil.rmtree(stage, ignore_errors=True)
     return completed
+
+
+def _dead_stagings(output: str) -> List[Path]:
+    """Staged runs nobody will finish: owner gone, no publish journal, not waiting for finalize."""
+    out = Path(output)
+    launched = set(launched_runs(output))
+    return [stage for stage in sorted((out / STAGING).glob("*"))
+            if stage.is_dir() and stage.name not in launched and not (out / JOURNAL / f"{stage.name}.json").exists()
+            and not _owner_alive(stage)]
+
+
+def run_started(run_id: str) -> Optional[float]:
+    """The start time encoded in a run id (``20261127T150102Z-ab12cd``), or None."""
+    try:
+        return datetime.strptime(run_id[:16], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return None
+
+
+def housekeeping(output: str, quarantine_retention_days: float, now: Optional[float] = None) -> Dict[str, List[str]]:
+    """Free what earlier runs left behind; every run calls this first, before it writes anything.
+
+    * staging of runs that died (owner process gone, no publish journal, not waiting for
+      ``finalize``): a run killed by a full disk must not keep the disk full;
+    * ``_trash/<run_id>`` of publishes that completed (no journal left);
+    * quarantined runs older than ``quarantine_retention_days`` (by the time in their run id,
+      else their folder's modification time).
+
+    Only deletes: it needs no free space and no lock (nothing here is what a live run or a
+    journaled publish still needs), so it works on a completely full disk. Object stores:
+    quarantine retention only (``collect_garbage`` handles their staging). Returns the run ids
+    removed per kind.
+    """
+    now = time.time() if now is None else now
+    horizon = now - quarantine_retention_days * 86400.0
+    removed: Dict[str, List[str]] = {"staging": [], "trash": [], "quarantine": []}
+    if not is_local(output):
+        expired: Dict[str, List[str]] = {}
+        for found in list_files(f"{output.rstrip('/')}/{QUARANTINE}/**"):
+            run_id = relative_to(f"{output.rstrip('/')}/{QUARANTINE}", found.path).split("/")[0]
+            started = run_started(run_id) or found.last_updated_in_seconds or now
+            if started < horizon:
+                expired.setdefault(run_id, []).append(found.path)
+        if expired:
+            FileSystems.delete([path for paths in expired.values() for path in paths])
+        removed["quarantine"] = sorted(expired)
+        return removed
+    out = Path(output)
+    if not out.is_dir():
+        return removed
+    for stage in _dead_stagings(output):
+        shutil.rmtree(stage, ignore_errors=True)
+        removed["staging"].append(stage.name)
+    for trash in sorted((out / TRASH).glob("*")):
+        if not (out / JOURNAL / f"{trash.name}.json").exists():
+            shutil.rmtree(trash, ignore_errors=True)
+            removed["trash"].append(trash.name)
+    for quarantined in sorted((out / QUARANTINE).glob("*")):
+        try:
+            started = run_started(quarantined.name) or quarantined.stat().st_mtime
+        except OSError:
+            continue
+        if started < horizon:
+            if quarantined.is_dir():
+                shutil.rmtree(quarantined, ignore_errors=True)
+            else:
+                quarantined.unlink()
+            removed["quarantine"].append(quarantined.name)
+    return removed
 
 
 def launched_runs(output: str) -> List[str]:
@@ -356,18 +447,39 @@ def launched_runs(output: str) -> List[str]:
                    for m in list_files(f"{staging}/*/runs/*/{LAUNCH_FILE}")})
 
 
+def _process_start(pid: int) -> Optional[str]:
+    """When ``pid`` started (clock ticks since boot, from /proc), to tell it from a reused pid."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+        return fields[19].decode()
+    except (OSError, IndexError, UnicodeDecodeError):
+        return None
+
+
 def claim_staging(output: str, run_id: str) -> None:
-    """Create the run's staging folder, marked with this process as its owner."""
+    """Create the run's staging folder, marked with this process as its owner.
+
+    The owner file holds ``<pid> <process start time>``. If it cannot be written (a full
+    disk), the folder is removed again and the error raised: a folder without an owner would
+    look like a run starting up.
+    """
     if not is_local(output):
         return
     stage = Path(staging_root(output, run_id))
     stage.mkdir(parents=True, exist_ok=True)
-    (stage / OWNER).write_text(str(os.getpid()), encoding="utf-8")
+    pid = os.getpid()
+    try:
+        (stage / OWNER).write_text(f"{pid} {_process_start(pid) or ''}".strip(), encoding="utf-8")
+    except OSError:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
 
 
 def _owner_alive(stage: Path) -> bool:
     try:
-        pid = int((stage / OWNER).read_text().strip())
+        pid_text, _, started = (stage / OWNER).read_text().strip().partition(" ")
+        pid = int(pid_text)
     except (OSError, ValueError):
         # No owner yet: a run between creating its folder and writing its pid; give it time.
         try:
@@ -380,7 +492,13 @@ def _owner_alive(stage: Path) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    current = _process_start(pid)
+    return not (started and current and current != started)   # a reused pid is not the owner
+
+
+def has_journal(output: str, run_id: str) -> bool:
+    """Is a publish of ``run_id`` journaled (started, to be rolled forward by the next run)?"""
+    return is_local(output) and (Path(output) / JOURNAL / f"{run_id}.json").exists()
 
 
 def crash_point(name: str) -> None:
@@ -389,24 +507,46 @@ def crash_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def quarantine_staged_run(output: str, run_id: str) -> str:
-    """Move a staged run out of the way; nothing of it becomes visible as published."""
+def quarantine_staged_run(output: str, run_id: str, keep_data: bool = True) -> str:
+    """Move a staged run out of the way; nothing of it becomes visible as published.
+
+    ``keep_data`` False (a run that failed before its gate): its staged datasets and Data Docs
+    are partial and unvalidated, of no use to a reviewer, and may be what filled the disk;
+    they are deleted, the run's small records (tally, manifest, validation) are kept. If the
+    quarantine cannot be made (a full disk), the staged run is deleted instead.
+    """
     if not is_local(output):
         stage_uri = staging_root(output, run_id)
         target_uri = f"{output.rstrip('/')}/{QUARANTINE}/{run_id}"
         staged = list_files(f"{stage_uri}/**")
+        if not keep_data:
+            partial = [m.path for m in staged if _is_bulk(relative_to(stage_uri, m.path), run_id)]
+            if partial:
+                FileSystems.delete(partial)
+            staged = [m for m in staged if m.path not in set(partial)]
         if staged:
             FileSystems.rename([m.path for m in staged],
                                [f"{target_uri}/{relative_to(stage_uri, m.path)}" for m in staged])
         return target_uri
     stage = Path(staging_root(output, run_id))
     target = Path(output) / QUARANTINE / run_id
-    if not stage.exists():
-        target.mkdir(parents=True, exist_ok=True)
-        return str(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.rename(stage, target)
+    if not keep_data:
+        for bulk in (stage / "datasets", Path(run_dir(str(stage), run_id)) / "data_docs"):
+            shutil.rmtree(bulk, ignore_errors=True)
+    try:
+        if not stage.exists():
+            target.mkdir(parents=True, exist_ok=True)
+            return str(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.rename(stage, target)
+    except OSError as exc:
+        shutil.rmtree(stage, ignore_errors=True)
+        return f"nowhere: the staged run was deleted ({errno.errorcode.get(exc.errno, 'OSError')})"
     return str(target)
+
+
+def _is_bulk(relative: str, run_id: str) -> bool:
+    return relative.startswith(("datasets/", f"runs/{run_id}/data_docs/"))
 
 
 def published_manifests(output: str) -> List[dict]:

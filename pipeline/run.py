@@ -6,6 +6,7 @@ staged output atomically or quarantines it.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from dataclasses import asdict, dataclass, is_dataclass
@@ -279,8 +280,11 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None,
     started = datetime.now(timezone.utc)
     _check_inputs(options)
     output = options.output_uri
-    publish.recover_interrupted_publishes(output)
-    publish.claim_staging(output, options.run_id)
+    with _disk_full_fails(output, options.run_id):
+        # Deletions only, no lock: works on a full disk, and frees what dead runs left there.
+        publish.housekeeping(output, options.config.output.quarantine_retention_days)
+        publish.recover_interrupted_publishes(output)
+        publish.claim_staging(output, options.run_id)
     changed_since = resolve_since(options.since, output)
     run_folder = publish.run_dir(publish.staging_root(output, options.run_id), options.run_id)
 
@@ -300,16 +304,43 @@ def execute_run(options: RunOptions, progress: Optional[Progress] = None,
             return EXIT_PUBLISHED
         result.wait_until_finish()
     except Exception as exc:
-        publish.quarantine_staged_run(output, options.run_id)
+        # Its partial datasets go: unvalidated, and perhaps what filled the disk.
+        publish.quarantine_staged_run(output, options.run_id, keep_data=False)
         LOG.debug("pipeline failure", exc_info=True)
+        if publish.is_disk_full(exc):
+            raise RunFailed(EXIT_FAILED, f"pipeline failed: {_DISK_FULL}; nothing published") from None
         raise RunFailed(EXIT_FAILED, f"pipeline failed ({type(exc).__name__}); nothing published") from None
     metrics = collect_metrics(result)
     progress.stage("pipeline finished", files_matched=metrics.get("ingest:files_matched", 0),
                    meetings=metrics.get("ingest:meetings", 0),
                    artifacts_parsed=sum(v for k, v in metrics.items() if k.startswith("ingest:artifacts.")),
                    segments_written=sum(metrics.get(f"write:rows.{kind}", 0) for kind in SEGMENT_DATASETS))
-    return finish_run(options, started, changed_since, metrics, progress,
-                      run_module=fork_server.run_module if fork_server else None)
+    with _disk_full_fails(output, options.run_id):
+        return finish_run(options, started, changed_since, metrics, progress,
+                          run_module=fork_server.run_module if fork_server else None)
+
+
+_DISK_FULL = "no space left on the output's disk"
+
+
+@contextlib.contextmanager
+def _disk_full_fails(output: str, run_id: str):
+    """A full output disk is an expected failure (exit 1, one line), not a crash.
+
+    A publish already journaled is left for the next run to complete; otherwise what the run
+    staged is quarantined without its datasets (they may be what filled the disk).
+    """
+    try:
+        yield
+    except (OSError, publish.PublishError) as exc:
+        if not publish.is_disk_full(exc):
+            raise
+        if publish.has_journal(output, run_id):
+            raise RunFailed(EXIT_FAILED, f"{_DISK_FULL}; the publish already begun is completed by "
+                                         f"the next run") from None
+        if publish.has_files(publish.staging_root(output, run_id)):
+            publish.quarantine_staged_run(output, run_id, keep_data=False)
+        raise RunFailed(EXIT_FAILED, f"{_DISK_FULL}; nothing published") from None
 
 
 def finish_run(options: RunOptions, started: datetime, changed_since: Optional[Watermark],

@@ -1,21 +1,71 @@
 """Parse and validate ``meeting.json`` into a ``Meeting``.
 
-Errors raise ``MeetingDescriptorError`` whose message names the field, never its value.
+Errors raise ``MeetingDescriptorError`` whose message names the field, never its value, and
+whose ``reason`` is the dead-letter reason of the meeting.
+
+The JSON is read strictly: duplicate keys (two readers could disagree on which one counts),
+``NaN``/``Infinity``, numbers Python refuses to convert and nesting too deep are
+``malformed_meeting``; a string that is not Unicode text (a lone surrogate escape such as
+``"\\ud800"``, which nothing downstream can encode) anywhere in the document is
+``invalid_unicode``; a ``started_at`` that does not parse, overflows when converted to UTC
+(``9999-12-31T23:00:00-05:00``) or lies outside ``EARLIEST_DATE``..``LATEST_DATE`` is
+``invalid_started_at``.
 """
 from __future__ import annotations
 
 import json
 import posixpath
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Mapping, Optional, Tuple
 
-from transforms.records import ArtifactDeclaration, Meeting, MeetingCategory, Participant
+from transforms.records import ArtifactDeclaration, DeadLetterReason, Meeting, MeetingCategory, Participant
 
 DESCRIPTOR_NAME = "meeting.json"
+# The UTC dates a meeting may have started on: anything else is a broken export or clock.
+EARLIEST_DATE = date(1990, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
 
 
 class MeetingDescriptorError(ValueError):
     """meeting.json is unreadable or invalid. The message names a field, not a value."""
+
+    def __init__(self, message: str, reason: DeadLetterReason = DeadLetterReason.MALFORMED_MEETING):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _no_duplicate_keys(pairs):
+    keys = [key for key, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise MeetingDescriptorError("meeting.json has duplicate keys")
+    return dict(pairs)
+
+
+def _no_constants(name: str):
+    raise MeetingDescriptorError(f"meeting.json holds {name}, which is not JSON")
+
+
+def _check_unicode(document: Any) -> None:
+    """Every key and string in the document must encode as UTF-8 (no lone surrogates)."""
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            strings = (item,)
+        elif isinstance(item, dict):
+            strings = tuple(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+            continue
+        else:
+            continue
+        for text in strings:
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise MeetingDescriptorError("meeting.json holds a string that is not Unicode text",
+                                             DeadLetterReason.INVALID_UNICODE) from None
 
 
 def _require_str(raw: Mapping[str, Any], key: str, where: str, optional: bool = False) -> Optional[str]:
@@ -63,16 +113,17 @@ def _artifact(raw: Any, index: int) -> ArtifactDeclaration:
 
 def parse_meeting_descriptor(payload: bytes, folder_uri: str = "") -> Meeting:
     try:
-        raw = json.loads(payload.decode("utf-8-sig"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raw = json.loads(payload.decode("utf-8-sig"), object_pairs_hook=_no_duplicate_keys,
+                         parse_constant=_no_constants)
+    except MeetingDescriptorError:
+        raise
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:   # JSONDecodeError is a ValueError
         raise MeetingDescriptorError(f"meeting.json is not valid JSON ({type(exc).__name__})") from None
+    _check_unicode(raw)
     if not isinstance(raw, Mapping):
         raise MeetingDescriptorError("meeting.json must hold an object")
     started_at = _require_str(raw, "started_at", "meeting")
-    try:
-        datetime.fromisoformat(started_at.replace("Z", "+00:00"))
-    except ValueError:
-        raise MeetingDescriptorError("meeting.started_at is not ISO 8601") from None
+    utc_date(started_at)
     category_raw = (_require_str(raw, "category", "meeting", optional=True) or "general").lower()
     try:
         category = MeetingCategory(category_raw)
@@ -106,12 +157,29 @@ def _check_unique(values, field_name: str) -> None:
         raise MeetingDescriptorError(f"{field_name} has duplicates")
 
 
+def utc_date(started_at: str) -> str:
+    """The UTC calendar date of an ISO 8601 time (no offset: UTC), within the plausible range.
+
+    Raises ``MeetingDescriptorError`` (``invalid_started_at``) otherwise.
+    """
+    try:
+        started = datetime.fromisoformat(started_at.replace("Z", "+00:00"))
+    except ValueError:
+        raise MeetingDescriptorError("meeting.started_at is not ISO 8601",
+                                     DeadLetterReason.INVALID_STARTED_AT) from None
+    try:
+        if started.tzinfo is not None:
+            started = started.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        started = None
+    if started is None or not EARLIEST_DATE <= started.date() <= LATEST_DATE:
+        raise MeetingDescriptorError("meeting.started_at is out of range", DeadLetterReason.INVALID_STARTED_AT)
+    return started.date().isoformat()
+
+
 def meeting_date(meeting: Meeting) -> str:
     """The UTC calendar date a meeting started on: the partition its published rows go to."""
-    started = datetime.fromisoformat(meeting.started_at.replace("Z", "+00:00"))
-    if started.tzinfo is not None:
-        started = started.astimezone(timezone.utc)
-    return started.date().isoformat()
+    return utc_date(meeting.started_at)
 
 
 def resolve_artifact_path(declared_path: str) -> Optional[str]:

@@ -41,6 +41,13 @@ class DeadLetterReason(str, enum.Enum):
     """Why an input could not be turned into an Artifact. Never carries content."""
 
     MALFORMED_MEETING = "malformed_meeting"      # meeting.json unreadable or invalid
+    INVALID_STARTED_AT = "invalid_started_at"    # meeting.started_at unparseable or out of range
+    INVALID_UNICODE = "invalid_unicode"          # meeting.json holds a string that is not Unicode text
+    UNSAFE_ID = "unsafe_id"                      # an id (or folder name) that may not be published
+    MEETING_ID_MISMATCH = "meeting_id_mismatch"  # meeting.json's meeting_id is not its folder's name
+    DUPLICATE_MEETING_ID = "duplicate_meeting_id"  # two folders whose meeting ids differ only in case
+    SYMLINK = "symlink"                          # a path component is a symbolic link: never followed
+    SPECIAL_FILE = "special_file"                # not a regular file (FIFO, socket, device)
     MISSING_FILE = "missing_file"                # declared artifact path does not exist
     PATH_ESCAPE = "path_escape"                  # declared path leaves the meeting folder
     DUPLICATE_DECLARATION = "duplicate_declaration"  # a second artifact declared on the same file
@@ -135,7 +142,7 @@ class Meeting:
 class Segment:
     """One unit of text a consent decision and redaction act on."""
 
-    segment_id: str                 # stable: f"{artifact_id}:{index:05d}"
+    segment_id: str                 # stable: f"{meeting_id}/{artifact_id}:{index:05d}"
     participant_id: Optional[str]   # None: unknown speaker / author
     speaker_label: Optional[str]    # raw name as it appeared (PII; never published)
     start_ms: Optional[int]

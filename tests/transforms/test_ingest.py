@@ -137,13 +137,13 @@ def test_read_meeting_artifacts_end_to_end(tmp_path):
 
     expected_artifacts = [
         ("m1", "t1", "transcript", "webvtt", sha("m1/transcript.vtt"), fp("m1/transcript.vtt"), (
-            ("t1:00000", "p-alice", "Alice Smith", 1000, "hello"),
-            ("t1:00001", None, "Mallory", 2500, "who am I"))),
+            ("m1/t1:00000", "p-alice", "Alice Smith", 1000, "hello"),
+            ("m1/t1:00001", None, "Mallory", 2500, "who am I"))),
         ("m1", "c1", "chat", "zoom_chat_tsv", sha("m1/chat.txt"), fp("m1/chat.txt"), (
-            ("c1:00000", "p-alice", "Alice Smith", 5000, "hi"),
-            ("c1:00001", "p-bob", "Bob Jones", 9000, "hello all"))),
+            ("m1/c1:00000", "p-alice", "Alice Smith", 5000, "hi"),
+            ("m1/c1:00001", "p-bob", "Bob Jones", 9000, "hello all"))),
         ("m1", "u1", "upload", "plain_text", sha("m1/sub/roadmap.txt"), fp("m1/sub/roadmap.txt"), (
-            ("u1:00000", None, None, None, "Roadmap notes for the next quarter."),)),
+            ("m1/u1:00000", None, None, None, "Roadmap notes for the next quarter."),)),
     ]
     dl = DeadLetterReason
     expected_dead_letters = [
@@ -229,7 +229,7 @@ def test_build_artifact_fingerprints_bytes_and_numbers_segments(tmp_path):
     assert artifact.kind is ArtifactKind.CHAT
     assert artifact.fingerprint == hashlib.sha256(CHAT).hexdigest()
     assert artifact.source_uri == "/in/m1/c.txt"
-    assert [s.segment_id for s in artifact.segments] == ["chat-7:00000", "chat-7:00001"]
+    assert [s.segment_id for s in artifact.segments] == ["m1/chat-7:00000", "m1/chat-7:00001"]
     assert [s.participant_id for s in artifact.segments] == ["p-alice", "p-bob"]
 
 
@@ -334,3 +334,165 @@ def test_a_file_declared_twice_is_parsed_once_and_the_second_declaration_dead_le
     assert [d.artifact_id for d, m in ((d, m) for _, d, m in work) if fingerprint_uri(m.path) == t_vtt] == ["t1"]
     (duplicate,) = [r for r in records if getattr(r, "artifact_id", None) == "t2"]
     assert duplicate.reason is DeadLetterReason.DUPLICATE_DECLARATION
+
+
+# ---------------------------------------------------------------- hostile and careless input (issue 16)
+
+import os  # noqa: E402
+
+from transforms.ids import WITHHELD_ID  # noqa: E402
+
+
+def _plan_folder(tmp_path: Path, folder: str, descriptor: bytes, extra_files=()):
+    """PlanMeetingFn + RouteSelectedFn on one folder; returns (work, meetings, records)."""
+    root = str(tmp_path) + "/"
+    path = tmp_path / folder
+    path.mkdir(exist_ok=True)
+    files = {"meeting.json": descriptor, **dict(extra_files)}
+    metadata = []
+    for name, payload in files.items():
+        (path / name).write_bytes(payload)
+        metadata.append(FileMetadata(str(path / name), len(payload)))
+    planned = list(PlanMeetingFn(root, IngestLimits(), MeetingSelection()).process((folder, metadata)))
+    outputs = [output for item in planned for output in RouteSelectedFn().process(item)]
+    tagged = [o for o in outputs if isinstance(o, beam.pvalue.TaggedOutput)]
+    work = [o for o in outputs if not isinstance(o, beam.pvalue.TaggedOutput)]
+    meetings = [o.value for o in tagged if o.tag == "meetings"]
+    records = [o.value for o in tagged if o.tag in (TAG_DEAD_LETTERS, TAG_SKIPPED)]
+    return work, meetings, records
+
+
+def _with(meeting_id: str, artifacts, **changes) -> bytes:
+    raw = json.loads(_meeting_json(meeting_id, artifacts))
+    raw.update(changes)
+    return json.dumps(raw).encode()
+
+
+@pytest.mark.parametrize("started_at", ["9999-12-31T23:00:00-05:00", "0001-01-01T00:30:00+01:00"])
+def test_a_started_at_that_overflows_dead_letters_the_meeting_instead_of_crashing(tmp_path, started_at):
+    work, meetings, records = _plan_folder(tmp_path, "m1", _with("m1", [("t1", "transcript", "t.vtt")],
+                                                                 started_at=started_at), {"t.vtt": VTT})
+    assert work == [] and meetings == []
+    assert sorted((r.meeting_id, r.reason.value) for r in records) == [("m1", "invalid_started_at")] * 2
+
+
+def test_a_lone_surrogate_id_dead_letters_the_meeting(tmp_path):
+    descriptor = _meeting_json("m1", [("t-X", "transcript", "t.vtt")]).replace(b"t-X", b"t\\ud800")
+    work, meetings, records = _plan_folder(tmp_path, "m1", descriptor, {"t.vtt": VTT})
+    assert work == [] and meetings == []
+    assert sorted(r.reason.value for r in records) == ["invalid_unicode"] * 2
+
+
+def test_an_unexpected_error_planning_a_folder_dead_letters_only_that_folder(tmp_path, monkeypatch):
+    import transforms.ingest as ingest
+
+    def broken(payload, folder_uri=""):
+        raise KeyError(CANARY)
+
+    monkeypatch.setattr(ingest, "parse_meeting_descriptor", broken)
+    work, meetings, records = _plan_folder(tmp_path, "m1", _meeting_json("m1", []), {"t.vtt": VTT})
+    assert work == [] and meetings == []
+    assert sorted((r.reason.value, r.error_class) for r in records) == [("internal_error", "KeyError")] * 2
+    assert CANARY not in repr(records)
+
+
+@pytest.mark.parametrize("claimed", ["m-001", "M1"])
+def test_a_meeting_id_that_is_not_its_folder_name_dead_letters_that_folder(tmp_path, claimed):
+    work, meetings, records = _plan_folder(tmp_path, "m1", _with(claimed, [("t1", "transcript", "t.vtt")]),
+                                           {"t.vtt": VTT, "other.txt": b"x"})
+    assert work == [] and meetings == []
+    assert sorted((r.meeting_id, r.artifact_id, r.reason.value) for r in records) == [
+        ("m1", None, "meeting_id_mismatch")] * 3
+
+
+def test_a_meeting_id_naming_a_participant_is_withheld(tmp_path):
+    folder = "alice-smith-1on1"
+    work, meetings, records = _plan_folder(tmp_path, folder, _with(folder, [("t1", "transcript", "t.vtt")]),
+                                           {"t.vtt": VTT})
+    assert work == [] and meetings == []
+    assert sorted((r.meeting_id, r.reason.value) for r in records) == [(WITHHELD_ID, "unsafe_id")] * 2
+
+
+def test_an_unsafe_artifact_id_dead_letters_only_that_artifact_and_is_never_recorded(tmp_path):
+    artifacts = [("t1", "transcript", "t.vtt"), ("bob-jones-notes", "upload", "n.txt"),
+                 ("mail bob@example.com", "upload", "m.txt"), ("s1", "derived", "s.txt")]
+    raw = json.loads(_meeting_json("m1", artifacts))
+    raw["artifacts"][3]["derived_from"] = ["bob-jones-notes"]
+    files = {"t.vtt": VTT, "n.txt": UPLOAD, "m.txt": UPLOAD, "s.txt": UPLOAD}
+    work, meetings, records = _plan_folder(tmp_path, "m1", json.dumps(raw).encode(), files)
+    assert [d.artifact_id for _, d, _ in work] == ["t1"] and len(meetings) == 1
+    dead = sorted((r.artifact_id or "", r.reason.value) for r in records if isinstance(r, DeadLetter))
+    assert dead == [("", "unsafe_id"), ("", "unsafe_id"), ("", "unsafe_id")]
+    assert "bob" not in repr(records).lower()
+
+
+def test_a_declared_file_under_a_linked_folder_is_a_symlink_dead_letter(tmp_path):
+    outside = tmp_path.parent / (tmp_path.name + "-outside")
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(CANARY.encode())
+    (tmp_path / "m1").mkdir()
+    os.symlink(outside, tmp_path / "m1" / "linked")
+    work, _, records = _plan_folder(tmp_path, "m1", _meeting_json("m1", [("u1", "upload", "linked/secret.txt")]))
+    assert work == []
+    assert [r.reason.value for r in records if isinstance(r, DeadLetter)] == ["symlink"]
+
+
+def test_hostile_folders_in_one_pipeline(tmp_path):
+    """Same artifact id in two meetings, ids equal up to case, a folder name that is not UTF-8,
+    a linked meeting.json, a linked upload: the good meetings come through, everything is
+    accounted for exactly once, and nothing outside the input is read."""
+    root = tmp_path / "input"
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_bytes(CANARY.encode())
+    (outside / "meeting.json").write_bytes(_meeting_json("m5", [("t1", "transcript", "t.vtt")]))
+    layout = {
+        "m1": [("transcript", "transcript", "t.vtt"), ("u1", "upload", "notes.txt")],
+        "m2": [("transcript", "transcript", "t.vtt")],
+        "Case": [("t1", "transcript", "t.vtt")],
+        "case": [("t1", "transcript", "t.vtt")],
+    }
+    for folder, artifacts in layout.items():
+        (root / folder).mkdir(parents=True)
+        (root / folder / "meeting.json").write_bytes(_meeting_json(folder, artifacts))
+        (root / folder / "t.vtt").write_bytes(VTT)
+    os.symlink(outside / "secret.txt", root / "m1" / "notes.txt")
+    (root / "m5").mkdir()
+    os.symlink(outside / "meeting.json", root / "m5" / "meeting.json")
+    (root / "m5" / "t.vtt").write_bytes(VTT)
+    os.mkdir(bytes(root) + b"/m\xff")
+    with open(bytes(root) + b"/m\xff/meeting.json", "wb") as handle:
+        handle.write(_meeting_json("m6", []))
+    every_file = [fingerprint_uri(os.fsdecode(os.path.join(dirpath, name)))
+                  for dirpath, _, names in os.walk(bytes(root)) for name in names]
+
+    with TestPipeline() as p:
+        out = p | ReadMeetingArtifacts(str(root), IngestLimits())
+        assert_that(out["artifacts"] | "Segments" >> beam.FlatMap(lambda a: [s.segment_id for s in a.segments]),
+                    equal_to(["m1/transcript:00000", "m1/transcript:00001",
+                              "m2/transcript:00000", "m2/transcript:00001"]), label="SegmentIds")
+        assert_that(out["meetings"] | "MeetingIds" >> beam.Map(lambda m: m.meeting_id), equal_to(["m1", "m2"]),
+                    label="Meetings")
+        assert_that(out["dead_letters"] | "Reasons" >> beam.Map(lambda d: (d.meeting_id, d.artifact_id, d.reason.value)),
+                    equal_to([("m1", "u1", "symlink"),
+                              ("Case", None, "duplicate_meeting_id"), ("Case", None, "duplicate_meeting_id"),
+                              ("case", None, "duplicate_meeting_id"), ("case", None, "duplicate_meeting_id"),
+                              ("m5", None, "symlink"), ("m5", None, "symlink"),
+                              (WITHHELD_ID, None, "unsafe_id")]), label="DeadLetters")
+        accounted = (
+            (out["artifacts"] | "ArtifactFp" >> beam.Map(lambda a: fingerprint_uri(a.source_uri)),
+             out["dead_letters"] | "DeadLetterFp" >> beam.Map(lambda d: d.source_fingerprint),
+             out["skipped"] | "SkippedFp" >> beam.Map(lambda s: s.source_fingerprint))
+            | "AllAccounted" >> beam.Flatten()
+        )
+        assert_that(accounted, equal_to(every_file), label="Accounting")
+        assert_that(out["artifacts"], _no_leaks([CANARY]), label="NothingFromOutside")
+
+
+def test_lone_surrogates_in_parsed_text_become_replacement_characters(tmp_path):
+    meeting = _meeting(tmp_path, [("s1", "derived", "s.json")])
+    payload = b'{"summary": "half an emoji \\ud83d here"}'
+    artifact = build_artifact(meeting, meeting.artifacts[0], "/in/m1/s.json", payload, IngestLimits())
+    (segment,) = artifact.segments
+    assert "\ufffd" in segment.text and "here" in segment.text
+    segment.text.encode("utf-8")          # Beam's coders and Parquet need this

@@ -195,3 +195,66 @@ def test_declared_paths_pairs_each_declaration_with_its_resolution():
         {"artifact_id": "x1", "kind": "upload", "path": "../../etc/passwd"},
     ]))
     assert [(a.artifact_id, p) for a, p in declared_paths(meeting)] == [("t1", "t.vtt"), ("x1", None)]
+
+
+# ---------------------------------------------------------------- hostile and careless descriptors (issue 16)
+
+from transforms.meeting_descriptor import meeting_date, utc_date  # noqa: E402
+from transforms.records import DeadLetterReason  # noqa: E402
+
+
+@pytest.mark.parametrize("started_at", [
+    "9999-12-31T23:00:00-05:00",     # overflows when converted to UTC
+    "0001-01-01T00:30:00+01:00",     # underflows when converted to UTC
+    "0001-01-01T00:00:00Z",          # parses, but no meeting started then
+    "2999-01-01T00:00:00+00:00",
+    "2026-13-45T99:00:00Z",
+    CANARY,
+])
+def test_started_at_out_of_range_or_unparseable_is_its_own_reason(started_at):
+    with pytest.raises(MeetingDescriptorError) as caught:
+        _parse(_descriptor(started_at=started_at))
+    assert caught.value.reason is DeadLetterReason.INVALID_STARTED_AT
+    assert CANARY not in str(caught.value)
+
+
+def test_the_meeting_date_of_a_parsed_meeting_is_its_utc_date():
+    meeting = _parse(_descriptor(started_at="2026-05-20T23:30:00-05:00"))
+    assert meeting_date(meeting) == "2026-05-21" == utc_date(meeting.started_at)
+    assert utc_date("2026-05-20T10:00:00") == "2026-05-20"      # no offset: UTC
+
+
+@pytest.mark.parametrize("raw", [
+    json.dumps(_descriptor(meeting_id="m-SURROGATE")),
+    json.dumps(_descriptor(artifacts=[{"artifact_id": "t-SURROGATE", "kind": "transcript", "path": "t.vtt"}])),
+    json.dumps(_participant_with(name="Al-SURROGATE")),
+    json.dumps({**_descriptor(), "extra-SURROGATE": 1}),
+    json.dumps(_descriptor(topic=["deep", {"x": "y-SURROGATE"}])),
+])
+def test_a_lone_surrogate_anywhere_is_invalid_unicode(raw):
+    payload = raw.replace("-SURROGATE", "\\ud800").encode()
+    with pytest.raises(MeetingDescriptorError) as caught:
+        parse_meeting_descriptor(payload)
+    assert caught.value.reason is DeadLetterReason.INVALID_UNICODE
+
+
+@pytest.mark.parametrize("payload", [
+    b'{"meeting_id": "m-001", "meeting_id": "m-002", "account_id": "a", "started_at": "2026-05-20T10:00:00Z"}',
+    json.dumps(_descriptor(topic=float("nan"))).encode(),
+    json.dumps(_descriptor()).replace('"topic"', '"n": -Infinity, "topic"').encode(),
+    json.dumps(_descriptor()).replace('"topic"', '"n": ' + "9" * 5000 + ', "topic"').encode(),
+    json.dumps(_descriptor()).encode("utf-16"),
+    json.dumps(_descriptor()).replace('"topic"', '"j": ' + "[" * 3000 + "]" * 3000 + ', "topic"').encode(),
+])
+def test_json_that_readers_could_disagree_on_is_malformed(payload):
+    with pytest.raises(MeetingDescriptorError) as caught:
+        parse_meeting_descriptor(payload)
+    assert caught.value.reason is DeadLetterReason.MALFORMED_MEETING
+    assert caught.value.__cause__ is None
+
+
+def test_huge_and_wrong_typed_values_name_the_field():
+    with pytest.raises(MeetingDescriptorError) as caught:
+        _parse(_descriptor(meeting_id=["m-001"], account_id={"x": 1}))
+    assert caught.value.reason is DeadLetterReason.MALFORMED_MEETING
+    assert str(caught.value) == "meeting.meeting_id must be a string"
